@@ -1,0 +1,166 @@
+// swift-tools-version:6.2
+// StreetSense: crowd density and air quality for city street testbeds, from MQTT to JSON.
+
+import PackageDescription
+
+/// Settings every target shares (as swift-nio and Hummingbird do).
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "streetsense",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "streetsense", targets: ["streetsense"]),
+        .library(name: "StreetSenseCore", targets: ["StreetSenseCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    ],
+    targets: [
+        // The pure core: vocabulary, time, ring-buffer windows, zone density, snapshots. No I/O, no C.
+        .target(
+            name: "StreetSenseCore",
+            swiftSettings: swiftSettings
+        ),
+        // Payload decoders (native JSON, SenML): bytes in, readings or a named reject out. No I/O.
+        .target(
+            name: "StreetSenseDecoding",
+            dependencies: ["StreetSenseCore"],
+            swiftSettings: swiftSettings
+        ),
+        // The YAML configuration and GeoJSON zones, validated with file:line errors.
+        .target(
+            name: "StreetSenseConfig",
+            dependencies: [
+                "StreetSenseCore",
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // libmosquitto, as Debian ships it.
+        .systemLibrary(
+            name: "CMosquitto",
+            pkgConfig: "libmosquitto",
+            providers: [.apt(["libmosquitto-dev"])]
+        ),
+        // A small Swift wrapper around libmosquitto; no C type escapes it.
+        .target(
+            name: "Mosquitto",
+            dependencies: ["CMosquitto"],
+            swiftSettings: swiftSettings
+        ),
+        // SQLite storage (GRDB): migrations, batched writer, queries, retention.
+        .target(
+            name: "StreetSenseStore",
+            dependencies: [
+                "StreetSenseCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The pipeline: ingest hand-off, decode, route, aggregate, publish snapshots, feed the store.
+        .target(
+            name: "StreetSensePipeline",
+            dependencies: [
+                "StreetSenseCore",
+                "StreetSenseDecoding",
+                "StreetSenseConfig",
+                "StreetSenseStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The HTTP JSON API on Hummingbird 2.
+        .target(
+            name: "StreetSenseHTTP",
+            dependencies: [
+                "StreetSenseCore",
+                "StreetSensePipeline",
+                "StreetSenseStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("openapi.yaml")],
+            swiftSettings: swiftSettings
+        ),
+        // Builds the whole application from a configuration: the services and their lifecycle.
+        .target(
+            name: "StreetSenseApp",
+            dependencies: [
+                "StreetSenseCore",
+                "StreetSenseConfig",
+                "StreetSensePipeline",
+                "StreetSenseStore",
+                "StreetSenseHTTP",
+                "Mosquitto",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The `streetsense` command: parses arguments and builds the application.
+        .executableTarget(
+            name: "streetsense",
+            dependencies: [
+                "StreetSenseApp",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Test support: a real mosquitto on a free loopback port, a publishing client, free ports.
+        .target(
+            name: "StreetSenseTesting",
+            dependencies: ["Mosquitto"],
+            swiftSettings: swiftSettings
+        ),
+
+        .testTarget(name: "StreetSenseCoreTests", dependencies: ["StreetSenseCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "StreetSenseDecodingTests",
+            dependencies: ["StreetSenseDecoding", "StreetSenseCore"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "StreetSenseConfigTests",
+            dependencies: ["StreetSenseConfig", "StreetSenseCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MosquittoTests",
+            dependencies: ["Mosquitto", "StreetSenseTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "StreetSenseStoreTests",
+            dependencies: ["StreetSenseStore", "StreetSenseCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "StreetSensePipelineTests",
+            dependencies: ["StreetSensePipeline", "StreetSenseCore", "StreetSenseConfig", "StreetSenseStore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "StreetSenseIntegrationTests",
+            dependencies: [
+                "StreetSenseApp", "StreetSenseHTTP", "StreetSenseTesting", "Mosquitto", "StreetSenseCore",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,233 @@
+/// The window lengths every series reports (DESIGN §4).
+public enum WindowLength: Int, CaseIterable, Sendable, Hashable {
+    case oneMinute = 0
+    case fiveMinutes
+    case fifteenMinutes
+    case oneHour
+
+    /// The label used in the API and reports: `1m`, `5m`, `15m`, `1h`.
+    public var label: String {
+        switch self {
+        case .oneMinute: "1m"
+        case .fiveMinutes: "5m"
+        case .fifteenMinutes: "15m"
+        case .oneHour: "1h"
+        }
+    }
+
+    /// The window length in milliseconds.
+    public var milliseconds: Int64 {
+        switch self {
+        case .oneMinute: 60_000
+        case .fiveMinutes: 300_000
+        case .fifteenMinutes: 900_000
+        case .oneHour: 3_600_000
+        }
+    }
+}
+
+/// The aggregate of one series over one window at one moment.
+///
+/// Invariant: when `count == 0`, `mean`, `min`, `max` and `ratePerMinute` are nil and `sum == 0`.
+public struct WindowSummary: Sendable, Hashable {
+    public var count: Int
+    public var sum: Double
+    public var min: Double?
+    public var max: Double?
+    /// Change per minute: the count-weighted least-squares slope of bucket means against bucket time;
+    /// nil with fewer than two non-empty buckets.
+    public var ratePerMinute: Double?
+
+    public var mean: Double? { count > 0 ? sum / Double(count) : nil }
+
+    public static let empty = WindowSummary(count: 0, sum: 0, min: nil, max: nil, ratePerMinute: nil)
+
+    public init(count: Int, sum: Double, min: Double?, max: Double?, ratePerMinute: Double?) {
+        self.count = count
+        self.sum = sum
+        self.min = min
+        self.max = max
+        self.ratePerMinute = ratePerMinute
+    }
+}
+
+/// One metric of one sensor at snapshot time: its newest value and the four windows.
+public struct MetricSnapshot: Sendable, Hashable {
+    public var metric: Metric
+    /// The value with the newest event time.
+    public var last: Double
+    public var lastTime: EventTime
+    /// Indexed by ``WindowLength/rawValue``.
+    public var windows: [WindowSummary]
+
+    public init(metric: Metric, last: Double, lastTime: EventTime, windows: [WindowSummary]) {
+        self.metric = metric
+        self.last = last
+        self.lastTime = lastTime
+        self.windows = windows
+    }
+}
+
+/// Whether a sensor currently feeds its zone.
+public enum SensorStatus: String, Sendable, Hashable, CaseIterable, Codable {
+    /// Registered and reporting within its staleness limit.
+    case active
+    /// Registered, but silent past its staleness limit: dropped from its zone's estimate.
+    case stale
+    /// Registered, never heard from.
+    case waiting
+    /// Publishing, but not in the registry: kept and listed, never put into a zone.
+    case unregistered
+}
+
+/// Counts of what happened to one sensor's (or the whole pipeline's) messages and readings.
+public struct IngestCounts: Sendable, Hashable {
+    public var messages: Int = 0
+    public var accepted: Int = 0
+    public var rejected: Int = 0
+    public var duplicate: Int = 0
+    public var late: Int = 0
+    /// Indexed by the reason's position in ``RejectReason/allCases``.
+    public var rejectsByReason: [Int] = Array(repeating: 0, count: RejectReason.allCases.count)
+
+    public init() {}
+
+    public mutating func countReject(_ reason: RejectReason) {
+        rejected += 1
+        rejectsByReason[RejectReason.allCases.firstIndex(of: reason)!] += 1
+    }
+
+    /// The non-zero reject counts by reason name.
+    public var rejectsByReasonName: [(RejectReason, Int)] {
+        zip(RejectReason.allCases, rejectsByReason).filter { $0.1 > 0 }
+    }
+}
+
+/// One sensor at snapshot time.
+public struct SensorSnapshot: Sendable, Hashable {
+    public var address: SensorAddress
+    /// nil for unregistered sensors.
+    public var definition: SensorDefinition?
+    public var status: SensorStatus
+    /// Event time of the newest accepted reading.
+    public var lastSeen: EventTime?
+    /// The metrics this sensor has reported, in vocabulary order.
+    public var metrics: [MetricSnapshot]
+    /// For flow sensors: the running occupancy (Σ in − out, never below 0).
+    public var flowOccupancy: Double?
+    /// The sensor's current estimate of people in what it covers (nil for air sensors and silent sensors).
+    public var people: Double?
+    public var counts: IngestCounts
+
+    public init(
+        address: SensorAddress, definition: SensorDefinition?, status: SensorStatus, lastSeen: EventTime?,
+        metrics: [MetricSnapshot], flowOccupancy: Double?, people: Double?, counts: IngestCounts
+    ) {
+        self.address = address
+        self.definition = definition
+        self.status = status
+        self.lastSeen = lastSeen
+        self.metrics = metrics
+        self.flowOccupancy = flowOccupancy
+        self.people = people
+        self.counts = counts
+    }
+}
+
+/// Which sensors a zone's estimate used.
+public struct ZoneCoverage: Sendable, Hashable {
+    public var sensorsUsed: Int
+    public var sensorsStale: Int
+    /// The area covered by the sensors used, capped at the zone's area.
+    public var coveredM2: Double
+
+    public init(sensorsUsed: Int, sensorsStale: Int, coveredM2: Double) {
+        self.sensorsUsed = sensorsUsed
+        self.sensorsStale = sensorsStale
+        self.coveredM2 = coveredM2
+    }
+}
+
+/// One zone at snapshot time.
+public struct ZoneSnapshot: Sendable, Hashable {
+    public var definition: ZoneDefinition
+    /// Estimated people in the zone (density × area); nil when no sensor covers it.
+    public var people: Double?
+    /// People per m²; nil when no sensor covers it.
+    public var densityPPM2: Double?
+    /// The level of the current density (without hold or hysteresis; alerts add those).
+    public var level: DensityLevel
+    /// Event time of the newest reading that changed the estimate.
+    public var updatedAt: EventTime?
+    /// Windows over the zone's density series, indexed by ``WindowLength/rawValue``.
+    public var windows: [WindowSummary]
+    /// Median and 95th percentile of the density over 15 minutes, when known.
+    public var p50Density15m: Double?
+    public var p95Density15m: Double?
+    public var coverage: ZoneCoverage
+    /// The sensors registered to this zone.
+    public var sensors: [SensorAddress]
+    /// Latest mean of each air metric over the zone's fresh sensors that report it, in vocabulary order.
+    public var air: [(metric: Metric, value: Double)]
+
+    public init(
+        definition: ZoneDefinition, people: Double?, densityPPM2: Double?, level: DensityLevel, updatedAt: EventTime?,
+        windows: [WindowSummary], p50Density15m: Double?, p95Density15m: Double?, coverage: ZoneCoverage,
+        sensors: [SensorAddress], air: [(metric: Metric, value: Double)]
+    ) {
+        self.definition = definition
+        self.people = people
+        self.densityPPM2 = densityPPM2
+        self.level = level
+        self.updatedAt = updatedAt
+        self.windows = windows
+        self.p50Density15m = p50Density15m
+        self.p95Density15m = p95Density15m
+        self.coverage = coverage
+        self.sensors = sensors
+        self.air = air
+    }
+
+    public static func == (lhs: ZoneSnapshot, rhs: ZoneSnapshot) -> Bool {
+        lhs.definition == rhs.definition && lhs.people == rhs.people && lhs.densityPPM2 == rhs.densityPPM2
+            && lhs.level == rhs.level && lhs.updatedAt == rhs.updatedAt && lhs.windows == rhs.windows
+            && lhs.coverage == rhs.coverage && lhs.sensors == rhs.sensors
+            && lhs.air.map(\.metric) == rhs.air.map(\.metric) && lhs.air.map(\.value) == rhs.air.map(\.value)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(definition.id)
+        hasher.combine(updatedAt)
+    }
+}
+
+/// An immutable picture of all live state, published by the aggregation core's owner (every 250 ms by
+/// default) for HTTP handlers and reports. Readers never touch live state.
+public struct Snapshot: Sendable {
+    /// The event time this snapshot describes (the pipeline's "now").
+    public var asOf: EventTime
+    /// Zones in configuration order.
+    public var zones: [ZoneSnapshot]
+    /// Sensors sorted by address; registered and unregistered.
+    public var sensors: [SensorSnapshot]
+    /// Whole-pipeline counts.
+    public var totals: IngestCounts
+    /// Messages whose topic did not name a sensor (`bad_topic`), per pilot where the pilot level was readable.
+    public var zoneIndex: [String: Int]
+    public var sensorIndex: [SensorAddress: Int]
+
+    public init(asOf: EventTime, zones: [ZoneSnapshot], sensors: [SensorSnapshot], totals: IngestCounts) {
+        self.asOf = asOf
+        self.zones = zones
+        self.sensors = sensors
+        self.totals = totals
+        self.zoneIndex = Dictionary(uniqueKeysWithValues: zones.enumerated().map { ($1.definition.id, $0) })
+        self.sensorIndex = Dictionary(uniqueKeysWithValues: sensors.enumerated().map { ($1.address, $0) })
+    }
+
+    /// An empty snapshot at the epoch.
+    public static let empty = Snapshot(asOf: EventTime(milliseconds: 0), zones: [], sensors: [], totals: IngestCounts())
+
+    public func zone(id: String) -> ZoneSnapshot? { zoneIndex[id].map { zones[$0] } }
+    public func sensor(_ address: SensorAddress) -> SensorSnapshot? { sensorIndex[address].map { sensors[$0] } }
+}
