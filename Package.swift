@@ -20,11 +20,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
-        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
-        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
-        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // The pure core: vocabulary, time, ring-buffer windows, zone density, snapshots. No I/O, no C.
@@ -89,7 +86,6 @@ let package = Package(
                 "StreetSenseCore",
                 "StreetSensePipeline",
                 "StreetSenseStore",
-                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             resources: [.copy("openapi.yaml")],
@@ -105,9 +101,7 @@ let package = Package(
                 "StreetSenseStore",
                 "StreetSenseHTTP",
                 "Mosquitto",
-                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -158,7 +152,6 @@ let package = Package(
             name: "StreetSenseIntegrationTests",
             dependencies: [
                 "StreetSenseApp", "StreetSenseHTTP", "StreetSenseTesting", "Mosquitto", "StreetSenseCore",
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
         ),
