@@ -1,0 +1,450 @@
+/// A dense sensor number inside one ``AggregationCore``: registered sensors first, in configuration order,
+/// then unregistered ones in the order they were first heard.
+public struct SensorIndex: Hashable, Sendable, Comparable {
+    public var rawValue: Int32
+
+    @inlinable
+    public init(_ rawValue: Int32) { self.rawValue = rawValue }
+
+    public static func < (lhs: SensorIndex, rhs: SensorIndex) -> Bool { lhs.rawValue < rhs.rawValue }
+}
+
+/// What became of one decoded reading inside the core, in the order the readings were given.
+public struct ReadingDisposition: Sendable, Hashable {
+    /// What happened to a reading.
+    public enum Outcome: Sendable, Hashable {
+        case accepted
+        case duplicate
+        case late
+        case rejected(RejectReason)
+    }
+
+    public var outcome: Outcome
+    public var metric: Metric
+    /// The reading's event time (the arrival time if the payload gave none).
+    public var time: EventTime
+    public var value: Double
+
+    public init(outcome: Outcome, metric: Metric, time: EventTime, value: Double) {
+        self.outcome = outcome
+        self.metric = metric
+        self.time = time
+        self.value = value
+    }
+}
+
+/// Whose 1-minute rollup a changed bucket belongs to.
+public enum RollupSubject: Sendable, Hashable {
+    /// A sensor's metric; `ref` is the sensor's stable store reference given at registration.
+    case sensor(ref: Int32, metric: Metric)
+    /// A zone's density series; `zone` is the zone id.
+    case zoneDensity(zone: String)
+}
+
+/// The aggregation core: rolling windows per series, zone density, event time, idempotency (DESIGN §3–§4).
+///
+/// One owner (a single thread) mutates it; everyone else reads the ``Snapshot`` it makes. It does no I/O.
+///
+/// Event time: "now" is the newest event time seen (or given to ``advance(to:)`` by a live clock). Whenever
+/// now crosses a multiple of ``zoneSampleInterval`` the core samples every zone's density at that instant,
+/// after all readings with t ≤ that instant and before any later one; the samples form each zone's density
+/// series, so zone windows and alerts depend on event time only, never on arrival order or wall-clock time.
+public struct AggregationCore: Sendable {
+    /// How often, in event time, zone densities are sampled into their series.
+    public static let zoneSampleInterval: Int64 = 5_000
+    /// Samples kept per zone for the 15-minute percentiles.
+    static let percentileSamples = Int(900_000 / zoneSampleInterval)
+
+    public let policy: EventTimePolicy
+    /// The newest event time seen or advanced to; `Int64.min` before anything happened.
+    public private(set) var nowMilliseconds: Int64 = .min
+
+    public private(set) var series = SeriesTable()
+    var sensors: [SensorState] = []
+    var zones: [ZoneState] = []
+    var sensorByAddress: [SensorAddress: SensorIndex] = [:]
+    /// `Metric.count` series ids per sensor (−1 where the sensor has not reported that metric).
+    var sensorSeries: [Int32] = []
+    /// For each series, the sensor (≥ 0) or zone (−1 − zone index) that owns it, and its metric.
+    var seriesOwner: [(owner: Int32, metric: Metric)] = []
+    public private(set) var totals = IngestCounts()
+
+    /// Creates a core for a registry. `refs` gives each sensor its stable store reference (same order as
+    /// `sensors`; defaults to the position).
+    public init(zones: [ZoneDefinition], sensors: [SensorDefinition], refs: [Int32]? = nil, policy: EventTimePolicy = .default) {
+        self.policy = policy
+        var zoneIndex: [String: Int] = [:]
+        for (i, zone) in zones.enumerated() {
+            zoneIndex[zone.id] = i
+            let densitySeries = series.addSeries()
+            seriesOwner.append((-1 - Int32(i), .people))
+            self.zones.append(ZoneState(definition: zone, densitySeries: densitySeries))
+        }
+        for (i, definition) in sensors.enumerated() {
+            let zone = zoneIndex[definition.zone]
+            let index = addSensor(address: definition.address, definition: definition, zone: zone, ref: refs?[i] ?? Int32(i))
+            if let zone { self.zones[zone].sensors.append(index) }
+        }
+    }
+
+    // MARK: Registry
+
+    /// The sensor with this address, if known (registered or heard before).
+    public func index(of address: SensorAddress) -> SensorIndex? { sensorByAddress[address] }
+
+    /// The sensor with this address, registering it as unregistered on first sight with store reference `ref`.
+    public mutating func index(of address: SensorAddress, registeringWith ref: @autoclosure () -> Int32) -> SensorIndex {
+        if let index = sensorByAddress[address] { return index }
+        return addSensor(address: address, definition: nil, zone: nil, ref: ref())
+    }
+
+    /// The number of sensors known (registered and unregistered).
+    public var sensorCount: Int { sensors.count }
+
+    /// The address of a sensor.
+    public func address(of sensor: SensorIndex) -> SensorAddress { sensors[Int(sensor.rawValue)].address }
+
+    /// The stable store reference of a sensor.
+    public func ref(of sensor: SensorIndex) -> Int32 { sensors[Int(sensor.rawValue)].ref }
+
+    /// Whether a sensor is in the registry.
+    public func isRegistered(_ sensor: SensorIndex) -> Bool { sensors[Int(sensor.rawValue)].definition != nil }
+
+    private mutating func addSensor(address: SensorAddress, definition: SensorDefinition?, zone: Int?, ref: Int32) -> SensorIndex {
+        let index = SensorIndex(Int32(sensors.count))
+        sensors.append(SensorState(address: address, definition: definition, zone: zone.map(Int32.init) ?? -1, ref: ref))
+        sensorSeries.append(contentsOf: repeatElement(-1, count: Metric.count))
+        sensorByAddress[address] = index
+        return index
+    }
+
+    @inline(__always)
+    private mutating func seriesID(sensor: Int, metric: Metric) -> SeriesID {
+        let slot = sensor &* Metric.count &+ Int(metric.rawValue)
+        let existing = sensorSeries[slot]
+        if existing >= 0 { return SeriesID(existing) }
+        let id = series.addSeries()
+        sensorSeries[slot] = id.rawValue
+        seriesOwner.append((Int32(sensor), metric))
+        return id
+    }
+
+    // MARK: Ingest
+
+    /// Counts a message that was rejected before any reading could be routed (bad payload, identity mismatch).
+    public mutating func countRejectedMessage(sensor: SensorIndex?, reason: RejectReason) {
+        totals.messages += 1
+        totals.countReject(reason)
+        if let sensor {
+            sensors[Int(sensor.rawValue)].counts.messages += 1
+            sensors[Int(sensor.rawValue)].counts.countReject(reason)
+        }
+    }
+
+    /// Counts readings a decoder rejected inside an otherwise accepted message.
+    public mutating func countRejectedReading(sensor: SensorIndex, reason: RejectReason) {
+        totals.countReject(reason)
+        sensors[Int(sensor.rawValue)].counts.countReject(reason)
+    }
+
+    /// Applies one message's decoded readings for one sensor and appends one disposition per reading.
+    ///
+    /// Readings without a time take `arrival`. A flow sensor's `people_in`/`people_out` readings of one message
+    /// are applied as one net change, so the order of the two keys never clamps the occupancy at zero.
+    public mutating func apply(
+        sensor: SensorIndex, readings: [DecodedReading], arrival: EventTime, dispositions: inout [ReadingDisposition]
+    ) {
+        let s = Int(sensor.rawValue)
+        totals.messages += 1
+        sensors[s].counts.messages += 1
+        let kind = sensors[s].definition?.kind
+        var flowNet = 0.0
+        var flowChanged = false
+        for reading in readings {
+            let time = reading.time ?? arrival
+            if let kind, !kind.accepts(reading.metric) {
+                countRejectedReading(sensor: sensor, reason: .kindMismatch)
+                dispositions.append(ReadingDisposition(outcome: .rejected(.kindMismatch), metric: reading.metric, time: time, value: reading.value))
+                continue
+            }
+            if time.milliseconds > nowMilliseconds { advance(to: time) }
+            let id = seriesID(sensor: s, metric: reading.metric)
+            let outcome = series.record(id, time: time.milliseconds, value: reading.value, lateness: policy.allowedLateness.wholeMilliseconds)
+            switch outcome {
+            case .accepted:
+                totals.accepted += 1
+                sensors[s].counts.accepted += 1
+                if time.milliseconds > sensors[s].lastSeen { sensors[s].lastSeen = time.milliseconds }
+                if kind == .flow {
+                    if reading.metric == .peopleIn { flowNet += reading.value; flowChanged = true }
+                    if reading.metric == .peopleOut { flowNet -= reading.value; flowChanged = true }
+                }
+                dispositions.append(ReadingDisposition(outcome: .accepted, metric: reading.metric, time: time, value: reading.value))
+            case .duplicate:
+                totals.duplicate += 1
+                sensors[s].counts.duplicate += 1
+                dispositions.append(ReadingDisposition(outcome: .duplicate, metric: reading.metric, time: time, value: reading.value))
+            case .late:
+                totals.late += 1
+                sensors[s].counts.late += 1
+                dispositions.append(ReadingDisposition(outcome: .late, metric: reading.metric, time: time, value: reading.value))
+            }
+        }
+        if flowChanged {
+            sensors[s].flowOccupancy = Swift.max(0, sensors[s].flowOccupancy + flowNet)
+        }
+    }
+
+    /// Moves "now" forward to `time` (never backward), sampling zone densities at every sample instant crossed.
+    /// Only the last hour of instants is sampled after a long silence: older samples could not be in any window.
+    public mutating func advance(to time: EventTime) {
+        let target = time.milliseconds
+        guard target > nowMilliseconds else { return }
+        let step = Self.zoneSampleInterval
+        if nowMilliseconds != .min, !zones.isEmpty {
+            var instant = (floorDiv(nowMilliseconds, step) + 1) * step
+            let earliest = target - RingGeometry.coarseWidth * Int64(RingGeometry.coarseSlots)
+            if instant < earliest { instant = (floorDiv(earliest, step) + 1) * step }
+            while instant <= target {
+                for z in zones.indices { sampleZone(z, at: instant) }
+                instant += step
+            }
+        }
+        nowMilliseconds = target
+    }
+
+    private mutating func sampleZone(_ z: Int, at instant: Int64) {
+        let estimate = zoneEstimate(z, at: instant)
+        guard let density = estimate.density else { return }
+        _ = series.record(zones[z].densitySeries, time: instant, value: density, lateness: 0)
+        zones[z].samples.append(instant: instant, value: density)
+    }
+
+    // MARK: Zone density
+
+    /// A sensor's current estimate of people over the area it covers, or nil if it has none.
+    func peopleEstimate(_ s: Int) -> (people: Double, newest: Int64)? {
+        guard let definition = sensors[s].definition else { return nil }
+        func series(_ metric: Metric) -> SeriesID? {
+            let id = sensorSeries[s * Metric.count + Int(metric.rawValue)]
+            return id >= 0 ? SeriesID(id) : nil
+        }
+        switch definition.kind {
+        case .occupancy, .devices:
+            let metric: Metric = definition.kind == .occupancy ? .people : .devices
+            guard let id = series(metric), let newest = self.series.newest(id), let last = self.series.last(id) else { return nil }
+            return (last * definition.factor, newest.milliseconds)
+        case .flow:
+            let newestIn = series(.peopleIn).flatMap { self.series.newest($0) }?.milliseconds ?? .min
+            let newestOut = series(.peopleOut).flatMap { self.series.newest($0) }?.milliseconds ?? .min
+            let newest = Swift.max(newestIn, newestOut)
+            guard newest != .min else { return nil }
+            return (sensors[s].flowOccupancy * definition.factor, newest)
+        case .air:
+            return nil
+        }
+    }
+
+    struct ZoneEstimate {
+        var density: Double?
+        var used = 0
+        var stale = 0
+        var coveredM2 = 0.0
+        var updatedAt: Int64 = .min
+    }
+
+    /// The zone's density at `instant`: Σ people ÷ Σ covered area over its sensors that are fresh at `instant`.
+    func zoneEstimate(_ z: Int, at instant: Int64) -> ZoneEstimate {
+        var estimate = ZoneEstimate()
+        var people = 0.0
+        let zoneArea = zones[z].definition.areaM2
+        for sensor in zones[z].sensors {
+            let s = Int(sensor.rawValue)
+            guard let definition = sensors[s].definition, definition.kind.estimatesPeople else { continue }
+            guard let (p, newest) = peopleEstimate(s) else { continue }
+            if instant - newest > definition.staleAfter.wholeMilliseconds {
+                estimate.stale += 1
+                continue
+            }
+            estimate.used += 1
+            people += p
+            estimate.coveredM2 += definition.coveredM2 ?? zoneArea
+            estimate.updatedAt = Swift.max(estimate.updatedAt, newest)
+        }
+        if estimate.used > 0, estimate.coveredM2 > 0 {
+            estimate.density = people / estimate.coveredM2
+        }
+        return estimate
+    }
+
+    // MARK: Rollups
+
+    /// Hands every 1-minute bucket changed since the last call to `body` (sensor series and zone densities).
+    public mutating func drainChangedMinutes(_ body: (RollupSubject, EventTime, TimeBucket) -> Void) {
+        let owners = seriesOwner
+        let sensors = self.sensors
+        let zones = self.zones
+        series.drainChangedMinutes { id, epoch, bucket in
+            let owner = owners[Int(id.rawValue)]
+            let minute = EventTime(milliseconds: Int64(epoch) * RingGeometry.coarseWidth)
+            if owner.owner >= 0 {
+                body(.sensor(ref: sensors[Int(owner.owner)].ref, metric: owner.metric), minute, bucket)
+            } else {
+                body(.zoneDensity(zone: zones[Int(-1 - owner.owner)].definition.id), minute, bucket)
+            }
+        }
+    }
+
+    // MARK: Snapshot
+
+    /// An immutable picture of every zone and sensor at the current event time.
+    public func snapshot() -> Snapshot {
+        let now = nowMilliseconds == .min ? 0 : nowMilliseconds
+        var zoneSnapshots: [ZoneSnapshot] = []
+        zoneSnapshots.reserveCapacity(zones.count)
+        for z in zones.indices {
+            let zone = zones[z]
+            let estimate = zoneEstimate(z, at: now)
+            let area = zone.definition.areaM2
+            let (p50, p95) = zone.samples.percentiles(since: now - 900_000, until: now)
+            var airSums = [Double](repeating: 0, count: Metric.count)
+            var airCounts = [Int](repeating: 0, count: Metric.count)
+            for sensor in zone.sensors {
+                let s = Int(sensor.rawValue)
+                guard let definition = sensors[s].definition, sensors[s].lastSeen != .min,
+                    now - sensors[s].lastSeen <= definition.staleAfter.wholeMilliseconds
+                else { continue }
+                for metric in Metric.allCases where !metric.isCount {
+                    let id = sensorSeries[s * Metric.count + Int(metric.rawValue)]
+                    guard id >= 0, let last = series.last(SeriesID(id)) else { continue }
+                    airSums[Int(metric.rawValue)] += last
+                    airCounts[Int(metric.rawValue)] += 1
+                }
+            }
+            let air = Metric.allCases.compactMap { m -> (metric: Metric, value: Double)? in
+                airCounts[Int(m.rawValue)] > 0 ? (m, airSums[Int(m.rawValue)] / Double(airCounts[Int(m.rawValue)])) : nil
+            }
+            zoneSnapshots.append(
+                ZoneSnapshot(
+                    definition: zone.definition,
+                    people: estimate.density.map { $0 * area },
+                    densityPPM2: estimate.density,
+                    level: estimate.density.map { zone.definition.levels.level(for: $0) } ?? .normal,
+                    updatedAt: estimate.updatedAt == .min ? nil : EventTime(milliseconds: estimate.updatedAt),
+                    windows: series.windows(zone.densitySeries, at: now),
+                    p50Density15m: p50, p95Density15m: p95,
+                    coverage: ZoneCoverage(sensorsUsed: estimate.used, sensorsStale: estimate.stale, coveredM2: Swift.min(estimate.coveredM2, area)),
+                    sensors: zone.sensors.map { sensors[Int($0.rawValue)].address },
+                    air: air
+                )
+            )
+        }
+        var sensorSnapshots: [SensorSnapshot] = []
+        sensorSnapshots.reserveCapacity(sensors.count)
+        for s in sensors.indices {
+            let state = sensors[s]
+            var metrics: [MetricSnapshot] = []
+            for metric in Metric.allCases {
+                let id = sensorSeries[s * Metric.count + Int(metric.rawValue)]
+                guard id >= 0, let newest = series.newest(SeriesID(id)), let last = series.last(SeriesID(id)) else { continue }
+                metrics.append(MetricSnapshot(metric: metric, last: last, lastTime: newest, windows: series.windows(SeriesID(id), at: now)))
+            }
+            let status: SensorStatus
+            if state.definition == nil {
+                status = .unregistered
+            } else if state.lastSeen == .min {
+                status = .waiting
+            } else if now - state.lastSeen > state.definition!.staleAfter.wholeMilliseconds {
+                status = .stale
+            } else {
+                status = .active
+            }
+            let estimate = status == .active ? peopleEstimate(s)?.people : nil
+            sensorSnapshots.append(
+                SensorSnapshot(
+                    address: state.address, definition: state.definition, status: status,
+                    lastSeen: state.lastSeen == .min ? nil : EventTime(milliseconds: state.lastSeen),
+                    metrics: metrics,
+                    flowOccupancy: state.definition?.kind == .flow ? state.flowOccupancy : nil,
+                    people: estimate, counts: state.counts
+                )
+            )
+        }
+        sensorSnapshots.sort { $0.address < $1.address }
+        return Snapshot(asOf: EventTime(milliseconds: now), zones: zoneSnapshots, sensors: sensorSnapshots, totals: totals)
+    }
+
+    // MARK: Restore
+
+    /// Restores a flow sensor's running occupancy (after a restart, from the store).
+    public mutating func restoreFlowOccupancy(_ sensor: SensorIndex, _ occupancy: Double) {
+        sensors[Int(sensor.rawValue)].flowOccupancy = Swift.max(0, occupancy)
+    }
+
+    /// A flow sensor's running occupancy.
+    public func flowOccupancy(_ sensor: SensorIndex) -> Double { sensors[Int(sensor.rawValue)].flowOccupancy }
+}
+
+/// Live state of one sensor inside the core.
+struct SensorState: Sendable {
+    var address: SensorAddress
+    var definition: SensorDefinition?
+    /// Zone index, or −1 (unregistered sensors and sensors of unknown zones are never in a zone).
+    var zone: Int32
+    var ref: Int32
+    /// Newest accepted event time of any metric (ms), `Int64.min` before the first.
+    var lastSeen: Int64 = .min
+    var flowOccupancy: Double = 0
+    var counts = IngestCounts()
+
+    init(address: SensorAddress, definition: SensorDefinition?, zone: Int32, ref: Int32) {
+        self.address = address
+        self.definition = definition
+        self.zone = zone
+        self.ref = ref
+    }
+}
+
+/// Live state of one zone inside the core.
+struct ZoneState: Sendable {
+    var definition: ZoneDefinition
+    var densitySeries: SeriesID
+    var sensors: [SensorIndex] = []
+    var samples = ZoneSampleRing(capacity: AggregationCore.percentileSamples)
+
+    init(definition: ZoneDefinition, densitySeries: SeriesID) {
+        self.definition = definition
+        self.densitySeries = densitySeries
+    }
+}
+
+/// The most recent density samples of a zone (15 minutes at the sample interval), for exact percentiles.
+struct ZoneSampleRing: Sendable {
+    var instants: [Int64]
+    var values: [Double]
+    var next = 0
+
+    init(capacity: Int) {
+        instants = Array(repeating: .min, count: capacity)
+        values = Array(repeating: 0, count: capacity)
+    }
+
+    mutating func append(instant: Int64, value: Double) {
+        instants[next] = instant
+        values[next] = value
+        next = next + 1 == instants.count ? 0 : next + 1
+    }
+
+    /// Nearest-rank median and 95th percentile of the samples with since < instant ≤ until.
+    func percentiles(since: Int64, until: Int64) -> (Double?, Double?) {
+        var window: [Double] = []
+        for i in instants.indices where instants[i] > since && instants[i] <= until { window.append(values[i]) }
+        guard !window.isEmpty else { return (nil, nil) }
+        window.sort()
+        func rank(_ p: Double) -> Double {
+            let r = Int((p * Double(window.count)).rounded(.up))
+            return window[Swift.max(0, Swift.min(window.count - 1, r - 1))]
+        }
+        return (rank(0.5), rank(0.95))
+    }
+}
