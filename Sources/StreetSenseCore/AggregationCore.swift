@@ -110,6 +110,9 @@ public struct AggregationCore: Sendable {
     /// Whether a sensor is in the registry.
     public func isRegistered(_ sensor: SensorIndex) -> Bool { sensors[Int(sensor.rawValue)].definition != nil }
 
+    /// The kind of a registered sensor (nil when unregistered).
+    public func kind(of sensor: SensorIndex) -> SensorKind? { sensors[Int(sensor.rawValue)].definition?.kind }
+
     private mutating func addSensor(address: SensorAddress, definition: SensorDefinition?, zone: Int?, ref: Int32) -> SensorIndex {
         let index = SensorIndex(Int32(sensors.count))
         sensors.append(SensorState(address: address, definition: definition, zone: zone.map(Int32.init) ?? -1, ref: ref))
@@ -151,8 +154,12 @@ public struct AggregationCore: Sendable {
     ///
     /// Readings without a time take `arrival`. A flow sensor's `people_in`/`people_out` readings of one message
     /// are applied as one net change, so the order of the two keys never clamps the occupancy at zero.
+    ///
+    /// With `restoring`, readings refill windows and duplicate detection after a restart but leave flow
+    /// occupancies alone (those are restored from their saved state).
     public mutating func apply(
-        sensor: SensorIndex, readings: [DecodedReading], arrival: EventTime, dispositions: inout [ReadingDisposition]
+        sensor: SensorIndex, readings: [DecodedReading], arrival: EventTime, dispositions: inout [ReadingDisposition],
+        restoring: Bool = false
     ) {
         let s = Int(sensor.rawValue)
         totals.messages += 1
@@ -190,7 +197,7 @@ public struct AggregationCore: Sendable {
                 dispositions.append(ReadingDisposition(outcome: .late, metric: reading.metric, time: time, value: reading.value))
             }
         }
-        if flowChanged {
+        if flowChanged, !restoring {
             sensors[s].flowOccupancy = Swift.max(0, sensors[s].flowOccupancy + flowNet)
         }
     }
@@ -279,12 +286,13 @@ public struct AggregationCore: Sendable {
 
     // MARK: Rollups
 
-    /// Hands every 1-minute bucket changed since the last call to `body` (sensor series and zone densities).
-    public mutating func drainChangedMinutes(_ body: (RollupSubject, EventTime, TimeBucket) -> Void) {
+    /// Hands every 1-minute bucket changed since the last call to `body` (sensor series and zone densities)
+    /// whose minute ended at or before `cutoff` (ms); later minutes stay queued.
+    public mutating func drainChangedMinutes(closedBy cutoff: Int64 = .max, _ body: (RollupSubject, EventTime, TimeBucket) -> Void) {
         let owners = seriesOwner
         let sensors = self.sensors
         let zones = self.zones
-        series.drainChangedMinutes { id, epoch, bucket in
+        series.drainChangedMinutes(closedBy: cutoff) { id, epoch, bucket in
             let owner = owners[Int(id.rawValue)]
             let minute = EventTime(milliseconds: Int64(epoch) * RingGeometry.coarseWidth)
             if owner.owner >= 0 {
@@ -293,6 +301,17 @@ public struct AggregationCore: Sendable {
                 body(.zoneDensity(zone: zones[Int(-1 - owner.owner)].definition.id), minute, bucket)
             }
         }
+    }
+
+    /// Forgets queued rollup changes (after a restore: those minutes are stored already).
+    public mutating func discardChangedMinutes() {
+        series.drainChangedMinutes { _, _, _ in }
+    }
+
+    /// Zeroes the ingest counters (after a restore, so counts describe this run).
+    public mutating func resetCounts() {
+        totals = IngestCounts()
+        for i in sensors.indices { sensors[i].counts = IngestCounts() }
     }
 
     // MARK: Snapshot

@@ -171,18 +171,28 @@ public struct SeriesTable: Sendable {
         return b.epoch == epoch && b.count > 0 ? b : nil
     }
 
-    /// Hands every (series, 1-minute bucket) changed since the last call to `body`, once each, and forgets them.
-    public mutating func drainChangedMinutes(_ body: (SeriesID, Int32, TimeBucket) -> Void) {
+    /// Hands every (series, 1-minute bucket) changed since the last call to `body`, once each, and forgets them;
+    /// only minutes that ended at or before `cutoff` (ms) are handed over, later ones stay queued.
+    public mutating func drainChangedMinutes(closedBy cutoff: Int64 = .max, _ body: (SeriesID, Int32, TimeBucket) -> Void) {
+        guard !changedMinutes.isEmpty else { return }
         // A series alternating between two minutes (late readings) can be queued more than once.
         changedMinutes.sort { ($0.0.rawValue, $0.1) < ($1.0.rawValue, $1.1) }
         var previous: (SeriesID, Int32)?
-        for (series, epoch) in changedMinutes {
-            header[Int(series.rawValue)].changedMinute = .min
+        var kept = 0
+        for i in changedMinutes.indices {
+            let (series, epoch) = changedMinutes[i]
             if let p = previous, p.0 == series, p.1 == epoch { continue }
             previous = (series, epoch)
+            let end = (Int64(epoch) + 1) * RingGeometry.coarseWidth
+            if end > cutoff {
+                changedMinutes[kept] = (series, epoch)
+                kept += 1
+                continue
+            }
+            if header[Int(series.rawValue)].changedMinute == epoch { header[Int(series.rawValue)].changedMinute = .min }
             if let bucket = minuteBucket(series, epoch: epoch) { body(series, epoch, bucket) }
         }
-        changedMinutes.removeAll(keepingCapacity: true)
+        changedMinutes.removeSubrange(kept...)
     }
 }
 

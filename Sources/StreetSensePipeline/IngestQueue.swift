@@ -1,0 +1,147 @@
+import Foundation
+import StreetSenseCore
+
+/// Raw MQTT messages copied out of the network thread into one reusable byte arena.
+///
+/// A batch is filled by the producer (the MQTT network thread), handed whole to the pipeline, processed, cleared
+/// and handed back: once its buffers have grown, appending a message allocates nothing. Payloads over the size
+/// limit are not copied whole: only their first ``excerptBytes`` are kept, for the rejects table.
+public struct MessageBatch: Sendable {
+    /// One message's place in the arena.
+    public struct Entry: Sendable {
+        public var topicStart: Int
+        public var topicCount: Int
+        public var payloadStart: Int
+        /// Bytes kept in the arena (the whole payload, or the excerpt of an oversize one).
+        public var payloadCount: Int
+        /// The payload's real size.
+        public var payloadSize: Int
+        public var arrival: EventTime
+    }
+
+    /// Bytes of an oversize payload kept for the rejects table.
+    public static let excerptBytes = 1024
+
+    public private(set) var bytes: [UInt8] = []
+    public private(set) var entries: [Entry] = []
+
+    public init(reservingBytes: Int = 0, messages: Int = 0) {
+        bytes.reserveCapacity(reservingBytes)
+        entries.reserveCapacity(messages)
+    }
+
+    public var count: Int { entries.count }
+    public var isEmpty: Bool { entries.isEmpty }
+    public var byteCount: Int { bytes.count }
+
+    /// Copies a message in. Payloads larger than `payloadLimit` keep only their first ``excerptBytes`` bytes.
+    public mutating func append(topic: Span<UInt8>, payload: Span<UInt8>, arrival: EventTime, payloadLimit: Int) {
+        let topicStart = bytes.count
+        topic.withUnsafeBufferPointer { bytes.append(contentsOf: $0) }
+        let payloadStart = bytes.count
+        let kept = payload.count > payloadLimit ? min(payload.count, Self.excerptBytes) : payload.count
+        payload.extracting(0..<kept).withUnsafeBufferPointer { bytes.append(contentsOf: $0) }
+        entries.append(Entry(topicStart: topicStart, topicCount: topic.count, payloadStart: payloadStart,
+                             payloadCount: kept, payloadSize: payload.count, arrival: arrival))
+    }
+
+    /// Copies a message in from arrays (tests, replay).
+    public mutating func append(topic: [UInt8], payload: [UInt8], arrival: EventTime, payloadLimit: Int) {
+        append(topic: topic.span, payload: payload.span, arrival: arrival, payloadLimit: payloadLimit)
+    }
+
+    /// Empties the batch, keeping its capacity.
+    public mutating func removeAll() {
+        bytes.removeAll(keepingCapacity: true)
+        entries.removeAll(keepingCapacity: true)
+    }
+}
+
+/// The bounded hand-off from the MQTT network thread to the pipeline thread. The producer waits when it is
+/// full; nothing is ever dropped to make room, so a slow pipeline makes the broker hold QoS 1 messages for us.
+///
+/// Messages are batched across the hand-off: the producer appends to the filling batch under a lock, and the
+/// consumer swaps the whole filling batch for an empty one. At low rates a batch holds one message (low
+/// latency); under load batches grow up to the limits (throughput).
+public final class IngestQueue: @unchecked Sendable {
+    // @unchecked: every mutable field is guarded by `condition`.
+    private let condition = NSCondition()
+    private var filling: MessageBatch
+    private var spare: MessageBatch?
+    private var closed = false
+    private var waitingProducers = 0
+
+    /// A batch is full at this many messages …
+    public let maximumMessages: Int
+    /// … or this many bytes.
+    public let maximumBytes: Int
+    /// Payloads over this size are kept as excerpts and rejected `payload_too_large` downstream.
+    public let payloadLimit: Int
+
+    /// Times a producer had to wait for room (backpressure to the broker).
+    public private(set) var producerWaits = 0
+
+    public init(maximumMessages: Int = 16_384, maximumBytes: Int = 8 << 20, payloadLimit: Int = 65_536) {
+        self.maximumMessages = maximumMessages
+        self.maximumBytes = maximumBytes
+        self.payloadLimit = payloadLimit
+        filling = MessageBatch(reservingBytes: 1 << 16, messages: 256)
+        spare = MessageBatch(reservingBytes: 1 << 16, messages: 256)
+    }
+
+    /// Appends one message, waiting while the filling batch is full. Returns false if the queue was closed.
+    @discardableResult
+    public func append(topic: Span<UInt8>, payload: Span<UInt8>, arrival: EventTime) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while !closed, filling.count >= maximumMessages || filling.byteCount >= maximumBytes {
+            producerWaits += 1
+            waitingProducers += 1
+            condition.wait()
+            waitingProducers -= 1
+        }
+        guard !closed else { return false }
+        let wasEmpty = filling.isEmpty
+        filling.append(topic: topic, payload: payload, arrival: arrival, payloadLimit: payloadLimit)
+        if wasEmpty { condition.broadcast() }
+        return true
+    }
+
+    /// Takes everything queued, waiting up to `timeout` for at least one message. `recycled` (the batch the
+    /// caller finished with) becomes the next filling batch's spare. Returns nil on timeout or when closed and
+    /// drained.
+    public func take(recycling recycled: inout MessageBatch?, timeout: Duration) -> MessageBatch? {
+        condition.lock()
+        defer { condition.unlock() }
+        if var r = recycled {
+            r.removeAll()
+            spare = r
+            recycled = nil
+        }
+        let deadline = Date().addingTimeInterval(Double(timeout.wholeMilliseconds) / 1000)
+        while filling.isEmpty {
+            if closed { return nil }
+            if !condition.wait(until: deadline) { return nil }
+        }
+        let taken = filling
+        filling = spare ?? MessageBatch(reservingBytes: 1 << 16, messages: 256)
+        spare = nil
+        if waitingProducers > 0 { condition.broadcast() }
+        return taken
+    }
+
+    /// Messages waiting in the filling batch.
+    public var depth: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return filling.count
+    }
+
+    /// Stops accepting messages; `take` still returns what was queued, then nil.
+    public func close() {
+        condition.lock()
+        closed = true
+        condition.broadcast()
+        condition.unlock()
+    }
+}
