@@ -224,7 +224,8 @@ public final class MosquittoClient: @unchecked Sendable {
     // MARK: - Publishing
 
     /// Queues a message and returns its message id. QoS 1 and 2 messages are queued even while
-    /// disconnected and sent after the next connect; QoS 0 ones then fail with `MOSQ_ERR_NO_CONN`.
+    /// disconnected (in memory, without limit) and sent after the next connect; QoS 0 ones then fail with
+    /// `MOSQ_ERR_NO_CONN`.
     ///
     /// - Throws: `MosquittoError` for an invalid topic (wildcards, bad UTF-8), an oversized payload, or no
     ///   connection at QoS 0.
@@ -237,7 +238,11 @@ public final class MosquittoClient: @unchecked Sendable {
         let result = payload.withUnsafeBufferPointer { buffer in
             mosquitto_publish(handle, &mid, topic, Int32(buffer.count), buffer.baseAddress, Int32(qos.rawValue), retain)
         }
-        guard result == MOSQ_ERR_SUCCESS.rawValue else { throw .library(result, operation) }
+        // For QoS 1 and 2, libmosquitto 2.0.11 appends the message to its outgoing queue before it tries to
+        // send it, and reports MOSQ_ERR_NO_CONN when there is no socket: the message is queued all the same
+        // and goes out after the next CONNACK (lib/actions.c, lib/messages_mosq.c). That is a success here.
+        let queuedWhileDisconnected = result == MOSQ_ERR_NO_CONN.rawValue && qos != .atMostOnce
+        guard result == MOSQ_ERR_SUCCESS.rawValue || queuedWhileDisconnected else { throw .library(result, operation) }
         shared.withLock { $0.acknowledgements.published(mid: mid, qos: qos) }
         return Int(mid)
     }

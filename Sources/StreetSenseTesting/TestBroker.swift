@@ -91,7 +91,7 @@ public final class TestBroker: Sendable {
     private var logPath: String { directory + "/mosquitto.log" }
     private var consolePath: String { directory + "/console.log" }
 
-    private let process = Mutex<Process?>(nil)
+    private let process = Mutex<ChildProcess?>(nil)
 
     private init(port: Int, tlsPort: Int?, directory: String, options: Options) {
         self.port = port
@@ -121,8 +121,8 @@ public final class TestBroker: Sendable {
 
     deinit {
         if let running = process.withLock({ $0 }), running.isRunning {
-            sendSignal(SIGKILL, to: running)
-            running.waitUntilExit()
+            running.send(SIGKILL)
+            running.waitForExitBlocking()
         }
         try? FileManager.default.removeItem(atPath: directory)
     }
@@ -163,20 +163,22 @@ public final class TestBroker: Sendable {
     /// `timeout` it sends SIGKILL. Does nothing if the broker is not running.
     public func stop(timeout: Duration = .seconds(5)) async throws {
         guard let running = process.withLock({ $0 }), running.isRunning else { return }
-        running.terminate()
-        do {
-            try await waitUntil("mosquitto to exit after SIGTERM", timeout: timeout) { !running.isRunning }
-        } catch is WaitTimeout {
-            sendSignal(SIGKILL, to: running)
-            try await waitUntil("mosquitto to exit after SIGKILL", timeout: .seconds(5)) { !running.isRunning }
+        running.send(SIGTERM)
+        if await running.waitForExit(timeout: timeout) { return }
+        running.send(SIGKILL)
+        guard await running.waitForExit(timeout: .seconds(5)) else {
+            throw TestBrokerError("mosquitto (pid \(running.pid)) did not exit after SIGTERM and SIGKILL", log: log)
         }
+        throw TestBrokerError("mosquitto did not exit within \(timeout) of SIGTERM and was killed", log: log)
     }
 
     /// Sends SIGKILL, as a crash would: nothing is saved since the last autosave.
     public func kill() async throws {
         guard let running = process.withLock({ $0 }), running.isRunning else { return }
-        sendSignal(SIGKILL, to: running)
-        try await waitUntil("mosquitto to exit after SIGKILL", timeout: .seconds(5)) { !running.isRunning }
+        running.send(SIGKILL)
+        guard await running.waitForExit(timeout: .seconds(5)) else {
+            throw TestBrokerError("mosquitto (pid \(running.pid)) did not exit after SIGKILL", log: log)
+        }
     }
 
     /// Stops the broker if it runs (SIGTERM) and starts it again on the same port and directory.
@@ -188,7 +190,8 @@ public final class TestBroker: Sendable {
     // MARK: - Setup
 
     private static func makeTemporaryDirectory() throws -> String {
-        var template = Array((NSTemporaryDirectory() + "/streetsense-broker-XXXXXX").utf8CString)
+        let base = FileManager.default.temporaryDirectory.path
+        var template = Array(((base.hasSuffix("/") ? base : base + "/") + "streetsense-broker-XXXXXX").utf8CString)
         let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
         guard made != nil else { throw TestBrokerError("cannot create a temporary directory: \(String(cString: strerror(errno)))", log: "") }
         return template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
@@ -246,68 +249,37 @@ public final class TestBroker: Sendable {
                 log: "")
         }
         let path = directory + "/passwords"
+        let output = directory + "/mosquitto_passwd.log"
         for (index, (user, password)) in options.users.sorted(by: { $0.key < $1.key }).enumerated() {
-            let tool = Process()
-            tool.executableURL = URL(fileURLWithPath: Self.passwordToolPath)
-            tool.arguments = (index == 0 ? ["-c"] : []) + ["-b", path, user, password]
-            let output = Pipe()
-            tool.standardOutput = output
-            tool.standardError = output
-            try tool.run()
-            tool.waitUntilExit()
-            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            guard tool.terminationStatus == 0 else {
-                throw TestBrokerError("mosquitto_passwd failed for user \(user) with status \(tool.terminationStatus)", log: text)
+            let tool = try ChildProcess.spawn(
+                executable: Self.passwordToolPath, arguments: (index == 0 ? ["-c"] : []) + ["-b", path, user, password], outputPath: output)
+            tool.waitForExitBlocking()
+            guard tool.exitDescription == "exit status 0" else {
+                let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+                throw TestBrokerError("mosquitto_passwd failed for user \(user) with \(tool.exitDescription)", log: text)
             }
         }
     }
 
     private func launch() async throws {
-        if !FileManager.default.fileExists(atPath: consolePath) {
-            _ = FileManager.default.createFile(atPath: consolePath, contents: nil)
-        }
-        guard let console = FileHandle(forWritingAtPath: consolePath) else {
-            throw TestBrokerError("cannot open \(consolePath) for the broker's output", log: "")
-        }
-        console.seekToEndOfFile()
-        let broker = Process()
-        broker.executableURL = URL(fileURLWithPath: Self.executablePath)
-        broker.arguments = ["-c", configurationPath]
-        broker.currentDirectoryURL = URL(fileURLWithPath: directory)
-        broker.standardInput = FileHandle.nullDevice
-        broker.standardOutput = console
-        broker.standardError = console
-        do {
-            try broker.run()
-        } catch {
-            throw TestBrokerError("cannot run \(Self.executablePath): \(error)", log: log)
-        }
-        try? console.close()
+        let broker = try ChildProcess.spawn(executable: Self.executablePath, arguments: ["-c", configurationPath], outputPath: consolePath)
         process.withLock { $0 = broker }
 
         let deadline = ContinuousClock.now.advanced(by: options.startupTimeout)
         while true {
             if !broker.isRunning {
-                throw TestBrokerError("mosquitto exited with status \(broker.terminationStatus) at start", log: log)
+                throw TestBrokerError("mosquitto stopped at start with \(broker.exitDescription)", log: log)
             }
             if FreePort.isAcceptingConnections(port: port) && (tlsPort.map { FreePort.isAcceptingConnections(port: $0) } ?? true) {
                 return
             }
             guard ContinuousClock.now < deadline else {
-                sendSignal(SIGKILL, to: broker)
+                broker.send(SIGKILL)
                 throw TestBrokerError("mosquitto did not accept connections on \(host):\(port) within \(options.startupTimeout)", log: log)
             }
             try await Task.sleep(for: .milliseconds(10))
         }
     }
-}
-
-private func sendSignal(_ signal: Int32, to process: Process) {
-    #if canImport(Glibc)
-    _ = Glibc.kill(process.processIdentifier, signal)
-    #elseif canImport(Darwin)
-    _ = Darwin.kill(process.processIdentifier, signal)
-    #endif
 }
 
 /// The test broker could not be started or controlled. The message says why and what to do; `log` is
