@@ -45,6 +45,13 @@ public final class MosquittoClient: @unchecked Sendable {
     public typealias MessageHandler = @Sendable (borrowing IncomingMessage) -> Void
     /// Receives every connection event.
     public typealias ConnectionEventHandler = @Sendable (ConnectionEvent) -> Void
+    /// Receives libmosquitto's own log lines (TLS failures are explained only there).
+    public typealias LogHandler = @Sendable (LogLevel, String) -> Void
+
+    /// The level of a libmosquitto log line.
+    public enum LogLevel: Sendable, Hashable {
+        case debug, information, notice, warning, error
+    }
 
     /// Swift state shared by the callers and the network thread.
     private struct SharedState: Sendable {
@@ -56,12 +63,23 @@ public final class MosquittoClient: @unchecked Sendable {
         var connectionAccepted = false
         /// A refused CONNACK was reported; the disconnect that follows it is not reported again.
         var refusalReported = false
+        /// Between `start()` and the first CONNACK or disconnect. A TLS failure now surfaces inside
+        /// `mosquitto_loop`, which ends the network thread, mostly without calling `on_disconnect`; later
+        /// TLS failures happen in `mosquitto_reconnect`, which the thread retries without any callback.
+        var firstConnectPending = false
+        /// `start()` is inside `mosquitto_connect_bind_async` and reports what fails there itself.
+        var connectCallInProgress = false
+        /// A TLS failure was reported since the last accepted CONNACK; repeats are not reported again.
+        var tlsFailureReported = false
+        /// The first OpenSSL error line libmosquitto logged since then: the only place that says why.
+        var tlsErrorText: String?
     }
 
     public let configuration: Configuration
     private let handle: OpaquePointer
     private let onMessage: MessageHandler
     private let onConnectionEvent: ConnectionEventHandler
+    private let onLog: LogHandler?
     private let shared = Mutex(SharedState())
     /// Whether the network thread runs (between `start()` and `stop()`).
     private let lifecycle = Mutex(false)
@@ -76,7 +94,8 @@ public final class MosquittoClient: @unchecked Sendable {
     public init(
         configuration: Configuration,
         onMessage: @escaping MessageHandler = { _ in },
-        onConnectionEvent: @escaping ConnectionEventHandler = { _ in }
+        onConnectionEvent: @escaping ConnectionEventHandler = { _ in },
+        onLog: LogHandler? = nil
     ) throws(MosquittoError) {
         try configuration.validate()
         let initialization = initializeLibraryOnce()
@@ -88,6 +107,7 @@ public final class MosquittoClient: @unchecked Sendable {
         self.handle = handle
         self.onMessage = onMessage
         self.onConnectionEvent = onConnectionEvent
+        self.onLog = onLog
         // From here on `deinit` runs if anything throws, and destroys the handle.
         mosquitto_user_data_set(handle, Unmanaged.passUnretained(self).toOpaque())
         try applyOptions()
@@ -127,19 +147,31 @@ public final class MosquittoClient: @unchecked Sendable {
                 state.stopRequested = false
                 state.connectionAccepted = false
                 state.refusalReported = false
+                state.tlsFailureReported = false
+                state.tlsErrorText = nil
+                state.firstConnectPending = true
+                state.connectCallInProgress = true
             }
             if configuration.sendsSessionExpiry { try storeSessionExpiryForEveryConnect() }
             let keepAlive = Int32(configuration.keepAliveSeconds)
             let connectResult = mosquitto_connect_bind_async(handle, configuration.host, Int32(configuration.port), keepAlive, nil)
-            let connectError = MosquittoError.library(connectResult, "connect to \(configuration.host):\(configuration.port)")
+            var connectError = MosquittoError.library(connectResult, connectOperation)
+            let tlsErrorText = shared.withLock { state in
+                state.connectCallInProgress = false
+                if connectResult != MOSQ_ERR_SUCCESS.rawValue { state.firstConnectPending = false }
+                if connectResult == MOSQ_ERR_TLS.rawValue { state.tlsFailureReported = true }
+                return state.tlsErrorText
+            }
+            if connectResult == MOSQ_ERR_TLS.rawValue, let tlsErrorText { connectError.message += " " + tlsErrorText }
             switch connectResult {
             case MOSQ_ERR_SUCCESS.rawValue:
                 break
-            case MOSQ_ERR_ERRNO.rawValue, MOSQ_ERR_EAI.rawValue, MOSQ_ERR_CONN_REFUSED.rawValue, MOSQ_ERR_CONN_LOST.rawValue:
-                // The network thread retries these with `mosquitto_reconnect`.
-                onConnectionEvent(.connectFailed(connectError, willRetry: true))
-            default:
+            case MOSQ_ERR_INVAL.rawValue, MOSQ_ERR_NOMEM.rawValue, MOSQ_ERR_NOT_SUPPORTED.rawValue:
                 throw connectError
+            default:
+                // Nothing listening, a name that does not resolve, a failed TLS handshake: the network thread
+                // retries these with `mosquitto_reconnect`.
+                onConnectionEvent(.connectFailed(connectError, willRetry: true))
             }
             let loopResult = mosquitto_loop_start(handle)
             guard loopResult == MOSQ_ERR_SUCCESS.rawValue else { throw .library(loopResult, "start the network thread") }
@@ -332,6 +364,21 @@ public final class MosquittoClient: @unchecked Sendable {
     }
 
     private func installCallbacks() {
+        // Always installed: TLS handshake failures are visible only in the log (see `handleLog`).
+        mosquitto_log_callback_set(handle) { _, context, level, text in
+            guard let context, let text else { return }
+            let logLevel: LogLevel =
+                switch level {
+                case MOSQ_LOG_ERR: .error
+                case MOSQ_LOG_WARNING: .warning
+                case MOSQ_LOG_NOTICE: .notice
+                case MOSQ_LOG_INFO: .information
+                default: .debug
+                }
+            Unmanaged<MosquittoClient>.fromOpaque(context)._withUnsafeGuaranteedRef { client in
+                client.handleLog(level: logLevel, text: String(cString: text))
+            }
+        }
         mosquitto_connect_with_flags_callback_set(handle) { _, context, code, flags in
             guard let context else { return }
             Unmanaged<MosquittoClient>.fromOpaque(context)._withUnsafeGuaranteedRef { client in
@@ -378,10 +425,37 @@ public final class MosquittoClient: @unchecked Sendable {
         onMessage(view)
     }
 
+    private var connectOperation: String { "connect to \(configuration.host):\(configuration.port)" }
+
+    /// Forwards libmosquitto's log line, and turns the first TLS failure of a connect attempt into a
+    /// `.connectFailed` event: libmosquitto 2.0.11 logs the OpenSSL error and then either ends its network
+    /// thread without a callback (first connect) or retries without a callback (reconnects).
+    private func handleLog(level: LogLevel, text: String) {
+        onLog?(level, text)
+        guard level == .error, text.hasPrefix("OpenSSL Error") || text.hasPrefix("Error: host name verification failed") else { return }
+        let willRetry: Bool? = shared.withLock { state in
+            if !state.tlsFailureReported && state.tlsErrorText == nil { state.tlsErrorText = text }
+            guard !state.connectCallInProgress, !state.connectionAccepted, !state.stopRequested, !state.tlsFailureReported else {
+                return nil
+            }
+            state.tlsFailureReported = true
+            defer { state.firstConnectPending = false }
+            return !state.firstConnectPending
+        }
+        if let willRetry {
+            let error = MosquittoError(
+                kind: .library, code: Int(MOSQ_ERR_TLS.rawValue), message: "A TLS error occurred. \(text)", operation: connectOperation)
+            onConnectionEvent(.connectFailed(error, willRetry: willRetry))
+        }
+    }
+
     private func handleConnectionAcknowledgement(code: Int32, flags: Int32) {
         if code != 0 {
-            shared.withLock { $0.refusalReported = true }
-            let operation = "connect to \(configuration.host):\(configuration.port)"
+            shared.withLock { state in
+                state.refusalReported = true
+                state.firstConnectPending = false
+            }
+            let operation = connectOperation
             // In MQTT 5 every refusal makes libmosquitto's handle__connack return MOSQ_ERR_PROTOCOL, which
             // ends the network thread; MQTT 3.1.1 refusals (1…5) give MOSQ_ERR_CONN_REFUSED and a retry.
             if configuration.protocolVersion == .v5 {
@@ -395,6 +469,9 @@ public final class MosquittoClient: @unchecked Sendable {
         let (stopping, toSend) = shared.withLock { state in
             state.connectionAccepted = true
             state.refusalReported = false
+            state.firstConnectPending = false
+            state.tlsFailureReported = false
+            state.tlsErrorText = nil
             return (state.stopRequested, state.stopRequested ? [] : state.subscriptions.subscriptionsToSend(sessionPresent: sessionPresent))
         }
         if stopping {
@@ -416,13 +493,16 @@ public final class MosquittoClient: @unchecked Sendable {
     /// a DISCONNECT sent by an MQTT 5 broker (which also ends the network thread).
     private func handleDisconnect(code: Int32) {
         connected.store(false, ordering: .releasing)
-        let (wasAccepted, refusalReported, stopping) = shared.withLock { state in
+        let (wasAccepted, alreadyReported, stopping, tlsErrorText) = shared.withLock { state in
             defer {
                 state.connectionAccepted = false
                 state.refusalReported = false
+                state.firstConnectPending = false
                 state.subscriptions.connectionEnded()
             }
-            return (state.connectionAccepted, state.refusalReported, state.stopRequested)
+            let tlsReported = code == MOSQ_ERR_TLS.rawValue && state.tlsFailureReported
+            if code == MOSQ_ERR_TLS.rawValue { state.tlsFailureReported = true }
+            return (state.connectionAccepted, state.refusalReported || tlsReported, state.stopRequested, state.tlsErrorText)
         }
         if stopping {
             _ = mosquitto_disconnect(handle)  // see handleConnectionAcknowledgement
@@ -439,12 +519,14 @@ public final class MosquittoClient: @unchecked Sendable {
                 : .reason(code, operation)
             willRetry = false
         } else {
-            error = .library(code, operation)
+            var libraryError = MosquittoError.library(code, operation)
+            if code == MOSQ_ERR_TLS.rawValue, let tlsErrorText { libraryError.message += " " + tlsErrorText }
+            error = libraryError
             willRetry = !Self.codesThatEndTheNetworkThread.contains(code)
         }
         if wasAccepted {
             onConnectionEvent(.disconnected(error, willRetry: willRetry))
-        } else if !refusalReported {
+        } else if !alreadyReported {
             onConnectionEvent(.connectFailed(error, willRetry: willRetry))
         }
     }

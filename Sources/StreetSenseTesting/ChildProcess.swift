@@ -8,9 +8,11 @@ import Darwin
 
 /// A child process started with `posix_spawn`, with an empty signal mask and default signal handlers.
 ///
-/// Foundation's `Process` passes on the signal mask of the thread that spawns it; under the test runner
-/// that mask blocks SIGTERM, and mosquitto (which restores its inherited mask around `epoll_wait`) then
-/// never sees SIGTERM, never saves its persistence file, and has to be killed. Spawning directly avoids it.
+/// Foundation's `Process` on Linux passes on the signal mask of the thread that calls `run()`, and the
+/// threads of Swift's concurrency pool block nearly every signal (a child started from a task shows
+/// `SigBlk: fffffffe3bfbea27`). mosquitto restores its inherited mask around `epoll_wait`, so a broker
+/// started from an async test never acts on SIGTERM, never saves its persistence file, and has to be
+/// killed. Spawning with `POSIX_SPAWN_SETSIGMASK` and `POSIX_SPAWN_SETSIGDEF` avoids that.
 final class ChildProcess: Sendable {
     let pid: pid_t
     /// The wait status once the child has been reaped.

@@ -63,7 +63,9 @@ extension BrokerTests {
             try client.start()
             let event = try await events.waitForEvent("the refusal", timeout: .seconds(5)) { $0.connectFailure != nil }
             guard case .connectFailed(let error, let willRetry) = event else { throw WaitTimeout(what: "refusal", timeout: .zero, detail: "\(event)") }
-            #expect(broker.log.contains("not authorised"))
+            try await waitUntil("the broker to log the refusal", timeout: .seconds(5), detail: { broker.log }) {
+                broker.log.contains("not authorised")
+            }
             return (error, willRetry, client)
         }
     }
