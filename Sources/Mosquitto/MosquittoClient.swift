@@ -45,7 +45,8 @@ public final class MosquittoClient: @unchecked Sendable {
     public typealias MessageHandler = @Sendable (borrowing IncomingMessage) -> Void
     /// Receives every connection event.
     public typealias ConnectionEventHandler = @Sendable (ConnectionEvent) -> Void
-    /// Receives libmosquitto's own log lines (TLS failures are explained only there).
+    /// Receives libmosquitto's own log lines (TLS failures are explained only there), on the network thread
+    /// or on whichever thread is calling into the client at the time.
     public typealias LogHandler = @Sendable (LogLevel, String) -> Void
 
     /// The level of a libmosquitto log line.
@@ -143,6 +144,7 @@ public final class MosquittoClient: @unchecked Sendable {
     public func start() throws(MosquittoError) {
         try lifecycle.withLock { (running: inout Bool) throws(MosquittoError) in
             if running { return }
+            if configuration.sendsSessionExpiry { try storeSessionExpiryForEveryConnect() }
             shared.withLock { state in
                 state.stopRequested = false
                 state.connectionAccepted = false
@@ -152,7 +154,6 @@ public final class MosquittoClient: @unchecked Sendable {
                 state.firstConnectPending = true
                 state.connectCallInProgress = true
             }
-            if configuration.sendsSessionExpiry { try storeSessionExpiryForEveryConnect() }
             let keepAlive = Int32(configuration.keepAliveSeconds)
             let connectResult = mosquitto_connect_bind_async(handle, configuration.host, Int32(configuration.port), keepAlive, nil)
             var connectError = MosquittoError.library(connectResult, connectOperation)

@@ -36,10 +36,11 @@ extension BrokerTests {
             // The subscription came back with the session (no SUBSCRIBE was sent again).
             try await waitUntil("the publisher to reconnect", timeout: .seconds(10)) { publisher.client.isConnected }
             for index in 0..<50 { try publisher.publish(topic: "restart/sensor-1", text: "after-\(index)") }
-            try publisher.publish(topic: "restart/sensor-1", text: "marker")
+            try publisher.publish(topic: "restart/sensor-1", text: "marker-1")
             try await publisher.waitForAcknowledgements()
             let received = try await subscriber.waitForMessages(count: 51, timeout: .seconds(5))
-            #expect(received.map { String(decoding: $0.payload, as: UTF8.self) } == (0..<50).map { "after-\($0)" } + ["marker"])
+            let firstSession = received.map { String(decoding: $0.payload, as: UTF8.self) }
+            #expect(firstSession == (0..<50).map { "after-\($0)" } + ["marker-1"])
 
             // The reconnect still carried the session expiry (MQTT 5): the session outlives a disconnect.
             subscriber.stop()
@@ -49,9 +50,17 @@ extension BrokerTests {
             defer { again.stop() }
             try await again.start()
             #expect(again.events.all.first == .connected(sessionPresent: true))
-            try publisher.publish(topic: "restart/sensor-1", text: "marker")
-            let afterAway = try await again.waitForMessages(count: 11, timeout: .seconds(5))
-            #expect(afterAway.map { String(decoding: $0.payload, as: UTF8.self) } == (0..<10).map { "away-\($0)" } + ["marker"])
+            try publisher.publish(topic: "restart/sensor-1", text: "marker-2")
+            try await waitUntil("marker-2", timeout: .seconds(5), detail: { "\(again.messages)" }) {
+                again.messages.last.map { String(decoding: $0.payload, as: UTF8.self) } == "marker-2"
+            }
+            // Rarely, the last PUBACKs of the first connection never leave libmosquitto before `stop()` closes
+            // the socket, and the broker sends those messages again: duplicates of what was already handled,
+            // never losses. Everything else arrives exactly once, in order.
+            let secondSession = again.messages.map { String(decoding: $0.payload, as: UTF8.self) }
+            let redelivered = secondSession.filter { firstSession.contains($0) }
+            #expect(redelivered == Array(firstSession.suffix(redelivered.count)))
+            #expect(secondSession.filter { !firstSession.contains($0) } == (0..<10).map { "away-\($0)" } + ["marker-2"])
         }
 
         @Test("a connect to a port where nothing listens is reported and retried, not thrown")
