@@ -1,0 +1,100 @@
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A child process started with `posix_spawn`, with an empty signal mask and default signal handlers.
+///
+/// Foundation's `Process` on Linux passes on the signal mask of the thread that calls `run()`, and the
+/// threads of Swift's concurrency pool block nearly every signal (a child started from a task shows
+/// `SigBlk: fffffffe3bfbea27`). mosquitto restores its inherited mask around `epoll_wait`, so a broker
+/// started from an async test never acts on SIGTERM, never saves its persistence file, and has to be
+/// killed. Spawning with `POSIX_SPAWN_SETSIGMASK` and `POSIX_SPAWN_SETSIGDEF` avoids that.
+final class ChildProcess: Sendable {
+    let pid: pid_t
+    /// The wait status once the child has been reaped.
+    private let reapedStatus = Mutex<Int32?>(nil)
+
+    private init(pid: pid_t) { self.pid = pid }
+
+    /// Starts `executable` with `arguments`, standard input from /dev/null and standard output and error
+    /// appended to `outputPath`.
+    static func spawn(executable: String, arguments: [String], outputPath: String) throws -> ChildProcess {
+        var fileActions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&fileActions)
+        defer { posix_spawn_file_actions_destroy(&fileActions) }
+        posix_spawn_file_actions_addopen(&fileActions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&fileActions, 1, outputPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_adddup2(&fileActions, 1, 2)
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var emptyMask = sigset_t()
+        sigemptyset(&emptyMask)
+        posix_spawnattr_setsigmask(&attributes, &emptyMask)
+        var defaultSignals = sigset_t()
+        sigemptyset(&defaultSignals)
+        for signal in [SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2, SIGPIPE, SIGCHLD] { sigaddset(&defaultSignals, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaultSignals)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { for argument in argv { free(argument) } }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, executable, &fileActions, &attributes, argv, environ)
+        guard result == 0 else {
+            throw TestBrokerError("cannot start \(executable): \(String(cString: strerror(result)))", log: "")
+        }
+        return ChildProcess(pid: pid)
+    }
+
+    /// Whether the child still runs; reaps it once it has exited.
+    var isRunning: Bool {
+        reapedStatus.withLock { status in
+            guard status == nil else { return false }
+            var waitStatus: Int32 = 0
+            let result = waitpid(pid, &waitStatus, WNOHANG)
+            if result == pid || (result == -1 && errno == ECHILD) {
+                status = waitStatus
+                return false
+            }
+            return true
+        }
+    }
+
+    /// The exit code, or 128 + signal number, once the child has exited.
+    var exitDescription: String {
+        guard let status = reapedStatus.withLock({ $0 }) else { return "still running" }
+        let signal = status & 0x7F
+        return signal == 0 ? "exit status \((status >> 8) & 0xFF)" : "signal \(signal)"
+    }
+
+    func send(_ signal: Int32) {
+        guard isRunning else { return }
+        _ = kill(pid, signal)
+    }
+
+    /// Polls until the child has exited or `timeout` has passed; returns whether it exited.
+    func waitForExit(timeout: Duration) async -> Bool {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while isRunning {
+            guard ContinuousClock.now < deadline else { return false }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        return true
+    }
+
+    /// Blocks until the child has exited (for `deinit`s, after SIGKILL).
+    func waitForExitBlocking() {
+        reapedStatus.withLock { status in
+            guard status == nil else { return }
+            var waitStatus: Int32 = 0
+            while waitpid(pid, &waitStatus, 0) == -1 && errno == EINTR {}
+            status = waitStatus
+        }
+    }
+}
