@@ -35,6 +35,12 @@ let package = Package(
             dependencies: ["StreetSenseCore"],
             swiftSettings: swiftSettings
         ),
+        // Scenario generation: deterministic simulated sensors (the demo's festival, later the full generator).
+        .target(
+            name: "StreetSenseSimulation",
+            dependencies: ["StreetSenseCore"],
+            swiftSettings: swiftSettings
+        ),
         // The YAML configuration and GeoJSON zones, validated with file:line errors.
         .target(
             name: "StreetSenseConfig",
@@ -114,10 +120,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Starts the Debian mosquitto binary on a free loopback port (demo and tests).
+        .target(
+            name: "MosquittoBroker",
+            dependencies: ["Mosquitto"],
+            swiftSettings: swiftSettings
+        ),
         // Test support: a real mosquitto on a free loopback port, a publishing client, free ports.
         .target(
             name: "StreetSenseTesting",
-            dependencies: ["Mosquitto"],
+            dependencies: ["Mosquitto", "MosquittoBroker"],
             swiftSettings: swiftSettings
         ),
 
@@ -135,7 +147,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MosquittoTests",
-            dependencies: ["Mosquitto", "StreetSenseTesting"],
+            dependencies: ["Mosquitto", "MosquittoBroker", "StreetSenseTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -137,6 +137,13 @@ public final class IngestQueue: @unchecked Sendable {
         return filling.count
     }
 
+    /// Whether the queue was closed and everything in it taken.
+    public var isClosedAndEmpty: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return closed && filling.isEmpty
+    }
+
     /// Stops accepting messages; `take` still returns what was queued, then nil.
     public func close() {
         condition.lock()

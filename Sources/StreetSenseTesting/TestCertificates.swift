@@ -1,3 +1,4 @@
+import MosquittoBroker
 import Foundation
 
 /// A throwaway certificate authority with a server certificate for 127.0.0.1 and localhost and a client
@@ -15,7 +16,7 @@ public struct TestCertificates: Sendable {
     /// Creates the files in `directory` (which must exist), under `name` (the authority's common name).
     public static func generate(in directory: String, name: String = "StreetSense Test CA") throws -> TestCertificates {
         guard FileManager.default.isExecutableFile(atPath: opensslPath) else {
-            throw TestBrokerError("openssl is not installed at \(opensslPath): run `make test`, which installs it (Debian package openssl)", log: "")
+            throw LocalBrokerError("openssl is not installed at \(opensslPath): run `make test`, which installs it (Debian package openssl)", log: "")
         }
         let certificates = TestCertificates(directory: directory)
         let log = directory + "/openssl.log"
@@ -40,7 +41,7 @@ public struct TestCertificates: Sendable {
             let tool = try ChildProcess.spawn(executable: opensslPath, arguments: arguments, outputPath: log)
             tool.waitForExitBlocking()
             guard tool.exitDescription == "exit status 0" else {
-                throw TestBrokerError(
+                throw LocalBrokerError(
                     "openssl \(arguments.prefix(2).joined(separator: " ")) failed with \(tool.exitDescription)",
                     log: (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
             }

@@ -1,3 +1,4 @@
+import MosquittoBroker
 import Mosquitto
 
 /// A publishing `MosquittoClient` for tests: connect, publish payloads at any QoS, and wait until the

@@ -1,3 +1,4 @@
+import MosquittoBroker
 import Testing
 
 /// Every test that starts a real mosquitto lives in a suite nested in this one, so that they run one at

@@ -1,3 +1,4 @@
+import MosquittoBroker
 import Testing
 
 @testable import Mosquitto

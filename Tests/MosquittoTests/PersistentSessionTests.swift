@@ -1,3 +1,4 @@
+import MosquittoBroker
 import Mosquitto
 import StreetSenseTesting
 import Testing

@@ -1,3 +1,4 @@
+import MosquittoBroker
 import Foundation
 import Mosquitto
 import StreetSenseTesting

@@ -13,8 +13,8 @@ import Darwin
 /// `SigBlk: fffffffe3bfbea27`). mosquitto restores its inherited mask around `epoll_wait`, so a broker
 /// started from an async test never acts on SIGTERM, never saves its persistence file, and has to be
 /// killed. Spawning with `POSIX_SPAWN_SETSIGMASK` and `POSIX_SPAWN_SETSIGDEF` avoids that.
-final class ChildProcess: Sendable {
-    let pid: pid_t
+package final class ChildProcess: Sendable {
+    package let pid: pid_t
     /// The wait status once the child has been reaped.
     private let reapedStatus = Mutex<Int32?>(nil)
 
@@ -22,7 +22,7 @@ final class ChildProcess: Sendable {
 
     /// Starts `executable` with `arguments`, standard input from /dev/null and standard output and error
     /// appended to `outputPath`.
-    static func spawn(executable: String, arguments: [String], outputPath: String) throws -> ChildProcess {
+    package static func spawn(executable: String, arguments: [String], outputPath: String) throws -> ChildProcess {
         var fileActions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&fileActions)
         defer { posix_spawn_file_actions_destroy(&fileActions) }
@@ -47,13 +47,13 @@ final class ChildProcess: Sendable {
         var pid: pid_t = 0
         let result = posix_spawn(&pid, executable, &fileActions, &attributes, argv, environ)
         guard result == 0 else {
-            throw TestBrokerError("cannot start \(executable): \(String(cString: strerror(result)))", log: "")
+            throw LocalBrokerError("cannot start \(executable): \(String(cString: strerror(result)))", log: "")
         }
         return ChildProcess(pid: pid)
     }
 
     /// Whether the child still runs; reaps it once it has exited.
-    var isRunning: Bool {
+    package var isRunning: Bool {
         reapedStatus.withLock { status in
             guard status == nil else { return false }
             var waitStatus: Int32 = 0
@@ -67,19 +67,19 @@ final class ChildProcess: Sendable {
     }
 
     /// The exit code, or 128 + signal number, once the child has exited.
-    var exitDescription: String {
+    package var exitDescription: String {
         guard let status = reapedStatus.withLock({ $0 }) else { return "still running" }
         let signal = status & 0x7F
         return signal == 0 ? "exit status \((status >> 8) & 0xFF)" : "signal \(signal)"
     }
 
-    func send(_ signal: Int32) {
+    package func send(_ signal: Int32) {
         guard isRunning else { return }
         _ = kill(pid, signal)
     }
 
     /// Polls until the child has exited or `timeout` has passed; returns whether it exited.
-    func waitForExit(timeout: Duration) async -> Bool {
+    package func waitForExit(timeout: Duration) async -> Bool {
         let deadline = ContinuousClock.now.advanced(by: timeout)
         while isRunning {
             guard ContinuousClock.now < deadline else { return false }
@@ -89,7 +89,7 @@ final class ChildProcess: Sendable {
     }
 
     /// Blocks until the child has exited (for `deinit`s, after SIGKILL).
-    func waitForExitBlocking() {
+    package func waitForExitBlocking() {
         reapedStatus.withLock { status in
             guard status == nil else { return }
             var waitStatus: Int32 = 0
