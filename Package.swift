@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // The pure core: vocabulary, time, ring-buffer windows, zone density, snapshots. No I/O, no C.
@@ -92,6 +93,7 @@ let package = Package(
                 "StreetSenseCore",
                 "StreetSensePipeline",
                 "StreetSenseStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             resources: [.copy("openapi.yaml")],
@@ -158,6 +160,16 @@ let package = Package(
         .testTarget(
             name: "StreetSensePipelineTests",
             dependencies: ["StreetSensePipeline", "StreetSenseCore", "StreetSenseConfig", "StreetSenseStore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "StreetSenseHTTPTests",
+            dependencies: [
+                "StreetSenseHTTP",
+                "StreetSenseCore",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Yams", package: "Yams"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

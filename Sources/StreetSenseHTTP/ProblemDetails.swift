@@ -1,0 +1,124 @@
+import HTTPTypes
+import Hummingbird
+import HummingbirdCore
+import Logging
+
+/// An API error rendered as RFC 9457 `application/problem+json`:
+/// `{"type", "title", "status", "detail", "instance"}`, plus `parameter` when a query parameter was at fault.
+///
+/// `type` is one of the relative URI references documented in `openapi.yaml` (`/api/v1/problems/…`);
+/// `instance` is the request path. A 405 also carries an `Allow` header.
+public struct ProblemDetails: HTTPResponseError, Sendable, CustomStringConvertible {
+    /// The kinds of problem the API reports.
+    public enum Kind: String, Sendable, Hashable, CaseIterable {
+        case invalidParameter = "invalid-parameter"
+        case notFound = "not-found"
+        case methodNotAllowed = "method-not-allowed"
+        case internalError = "internal-error"
+
+        /// The problem type URI reference (`/api/v1/problems/invalid-parameter`).
+        public var type: String { "/api/v1/problems/" + rawValue }
+
+        public var status: HTTPResponse.Status {
+            switch self {
+            case .invalidParameter: .badRequest
+            case .notFound: .notFound
+            case .methodNotAllowed: .methodNotAllowed
+            case .internalError: .internalServerError
+            }
+        }
+
+        public var title: String {
+            switch self {
+            case .invalidParameter: "Invalid query parameter"
+            case .notFound: "Not found"
+            case .methodNotAllowed: "Method not allowed"
+            case .internalError: "Internal error"
+            }
+        }
+    }
+
+    public var kind: Kind
+    /// What was wrong, for a person: which parameter and why, which zone was not found.
+    public var detail: String
+    /// The query parameter at fault, for ``Kind/invalidParameter``.
+    public var parameter: String?
+    /// The methods the resource supports, for ``Kind/methodNotAllowed``.
+    public var allowedMethods: [HTTPRequest.Method]
+
+    public var status: HTTPResponse.Status { kind.status }
+
+    public init(_ kind: Kind, detail: String, parameter: String? = nil, allowedMethods: [HTTPRequest.Method] = []) {
+        self.kind = kind
+        self.detail = detail
+        self.parameter = parameter
+        self.allowedMethods = allowedMethods
+    }
+
+    /// A bad query parameter: names it and says why.
+    public static func invalidParameter(_ name: String, _ reason: String) -> ProblemDetails {
+        ProblemDetails(.invalidParameter, detail: "query parameter '\(name)' \(reason)", parameter: name)
+    }
+
+    public static func notFound(_ detail: String) -> ProblemDetails { ProblemDetails(.notFound, detail: detail) }
+
+    public var description: String { "\(status.code) \(kind.rawValue): \(detail)" }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        Self.response(kind: kind, detail: detail, parameter: parameter, allowedMethods: allowedMethods, path: request.uri.path)
+    }
+
+    static func response(kind: Kind, detail: String, parameter: String?, allowedMethods: [HTTPRequest.Method], path: String) -> Response {
+        var json = JSONWriter(capacity: 256)
+        json.object { json in
+            json.member("type", kind.type)
+            json.member("title", kind.title)
+            json.member("status", kind.status.code)
+            json.member("detail", detail)
+            json.member("instance", path)
+            if let parameter { json.member("parameter", parameter) }
+        }
+        var headers: HTTPFields = [.contentType: "application/problem+json", .contentLength: String(json.bytes.count)]
+        if !allowedMethods.isEmpty {
+            headers[.allow] = allowedMethods.map(\.rawValue).joined(separator: ", ")
+        }
+        return Response(status: kind.status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: json.bytes)))
+    }
+}
+
+/// Turns every error under `/api/v1` that is not already a ``ProblemDetails`` into one: the router's own
+/// "no route" 404, Hummingbird's `HTTPError`s, and anything else (as a 500, logged).
+///
+/// Add it to the router itself (not a group), so that it also wraps the router's not-found responder.
+public struct ProblemDetailsMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// Paths with this prefix get problem responses; others pass through untouched.
+    public let pathPrefix: String
+
+    public init(pathPrefix: String = "/api/") {
+        self.pathPrefix = pathPrefix
+    }
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let problem as ProblemDetails {
+            throw problem
+        } catch {
+            guard request.uri.path.hasPrefix(pathPrefix) else { throw error }
+            if let httpError = error as? any HTTPResponseError {
+                switch httpError.status {
+                case .notFound:
+                    throw ProblemDetails.notFound("no resource at \(request.uri.path)")
+                case .methodNotAllowed:
+                    throw ProblemDetails(.methodNotAllowed, detail: "\(request.method.rawValue) is not allowed on \(request.uri.path)")
+                case .badRequest:
+                    throw ProblemDetails(.invalidParameter, detail: "the request is malformed")
+                default:
+                    break
+                }
+            }
+            context.logger.error("API request failed", metadata: ["path": "\(request.uri.path)", "error": "\(String(reflecting: error))"])
+            throw ProblemDetails(.internalError, detail: "the server failed to answer this request")
+        }
+    }
+}

@@ -1,0 +1,166 @@
+import StreetSenseCore
+
+/// The JSON shapes of the API's resources (documented in `openapi.yaml`): snake_case keys, RFC 3339 UTC
+/// times with milliseconds, units in field names, `null` where a value is unknown.
+extension JSONWriter {
+    /// `{"1m": {count, mean, min, max, rate_per_minute}, "5m", "15m", "1h"}`.
+    mutating func windows(_ windows: [WindowSummary]) {
+        object { json in
+            for length in WindowLength.allCases {
+                json.key(length.label)
+                let window = length.rawValue < windows.count ? windows[length.rawValue] : .empty
+                json.object { json in
+                    json.member("count", window.count)
+                    json.member("mean", window.mean)
+                    json.member("min", window.min)
+                    json.member("max", window.max)
+                    json.member("rate_per_minute", window.ratePerMinute)
+                }
+            }
+        }
+    }
+
+    /// A zone, in the shape of DESIGN §10's example.
+    mutating func zone(_ zone: ZoneSnapshot) {
+        object { json in
+            json.member("id", zone.definition.id)
+            json.member("name", zone.definition.name)
+            json.member("area_m2", zone.definition.areaM2)
+            json.member("people", zone.people)
+            json.member("density_ppm2", zone.densityPPM2)
+            json.member("level", zone.level.rawValue)
+            json.member("updated_at", time: zone.updatedAt)
+            json.key("windows")
+            json.windows(zone.windows)
+            json.member("p50_density_15m", zone.p50Density15m)
+            json.member("p95_density_15m", zone.p95Density15m)
+            json.key("coverage")
+            json.object { json in
+                json.member("sensors_used", zone.coverage.sensorsUsed)
+                json.member("sensors_stale", zone.coverage.sensorsStale)
+                json.member("covered_m2", zone.coverage.coveredM2)
+            }
+            json.key("sensors")
+            json.array { json in
+                for address in zone.sensors {
+                    json.object { json in
+                        json.member("pilot", address.pilot)
+                        json.member("id", address.sensor)
+                    }
+                }
+            }
+            json.key("air")
+            json.object { json in
+                for (metric, value) in zone.air { json.member(metric.name + "_" + metric.unitSuffix, value) }
+            }
+            // Filled by the alerts API; always an array.
+            json.key("active_alerts")
+            json.array { _ in }
+        }
+    }
+
+    /// The fields a sensor's list entry and its detail share.
+    private mutating func sensorSummaryMembers(_ sensor: SensorSnapshot) {
+        member("pilot", sensor.address.pilot)
+        member("id", sensor.address.sensor)
+        member("status", sensor.status.rawValue)
+        member("kind", sensor.definition?.kind.rawValue)
+        member("zone", sensor.definition?.zone)
+        member("last_seen", time: sensor.lastSeen)
+        member("people", sensor.people)
+    }
+
+    /// A sensor in the sensors list.
+    mutating func sensorSummary(_ sensor: SensorSnapshot) {
+        object { json in json.sensorSummaryMembers(sensor) }
+    }
+
+    /// One sensor with its configuration, metrics and counts. `zoneArea` is the area of the sensor's zone,
+    /// reported as `covered_m2` when the sensor covers the whole zone.
+    mutating func sensorDetail(_ sensor: SensorSnapshot, zoneArea: Double?, asOf: EventTime) {
+        object { json in
+            json.sensorSummaryMembers(sensor)
+            let definition = sensor.definition
+            json.member("factor", definition?.factor)
+            let estimatesPeople = definition?.kind.estimatesPeople ?? false
+            json.member("covered_m2", estimatesPeople ? (definition?.coveredM2 ?? zoneArea) : nil)
+            json.member("stale_after_s", definition.map { Double($0.staleAfter.wholeMilliseconds) / 1000 })
+            json.member("flow_occupancy", sensor.flowOccupancy)
+            json.key("metrics")
+            json.object { json in
+                for metric in sensor.metrics {
+                    json.key(metric.metric.name)
+                    json.object { json in
+                        json.member("unit", metric.metric.unit)
+                        json.member("last", metric.last)
+                        json.member("last_at", time: metric.lastTime)
+                        json.key("windows")
+                        json.windows(metric.windows)
+                    }
+                }
+            }
+            json.key("counts")
+            json.counts(sensor.counts)
+            json.member("as_of", time: asOf)
+        }
+    }
+
+    /// `{messages, accepted, rejected, duplicate, late, rejects_by_reason {reason: count, …}}`, every reason present.
+    mutating func counts(_ counts: IngestCounts) {
+        object { json in
+            json.member("messages", counts.messages)
+            json.member("accepted", counts.accepted)
+            json.member("rejected", counts.rejected)
+            json.member("duplicate", counts.duplicate)
+            json.member("late", counts.late)
+            json.key("rejects_by_reason")
+            json.rejectsByReason(counts.rejectsByReason)
+        }
+    }
+
+    /// Every reason with its count, in vocabulary order.
+    mutating func rejectsByReason(_ byReason: [Int]) {
+        object { json in
+            for (index, reason) in RejectReason.allCases.enumerated() {
+                json.member(reason.rawValue, index < byReason.count ? byReason[index] : 0)
+            }
+        }
+    }
+
+    /// A stored series: `{metric, unit, step_s, from, to, points: [{t, count, mean, min, max}]}`.
+    mutating func series(metric: String, unit: String, request: SeriesRequest, points: [SeriesPoint]) {
+        object { json in
+            json.member("metric", metric)
+            json.member("unit", unit)
+            json.member("step_s", request.stepSeconds)
+            json.member("from", time: request.from)
+            json.member("to", time: request.to)
+            json.key("points")
+            json.array { json in
+                for point in points {
+                    json.object { json in
+                        json.member("t", time: point.start)
+                        json.member("count", point.count)
+                        json.member("mean", point.mean)
+                        json.member("min", point.min)
+                        json.member("max", point.max)
+                    }
+                }
+            }
+        }
+    }
+
+    /// One stored reject.
+    mutating func reject(_ record: RejectRecord) {
+        object { json in
+            json.member("id", record.id)
+            json.member("received_at", time: record.received)
+            json.member("pilot", record.pilot)
+            json.member("sensor", record.sensor)
+            json.member("topic", record.topic)
+            json.member("reason", record.reason.rawValue)
+            json.member("detail", record.detail)
+            json.member("payload_excerpt", record.payloadExcerpt)
+        }
+    }
+}

@@ -1,0 +1,96 @@
+import StreetSenseCore
+import StreetSenseHTTP
+import Testing
+
+@Suite struct ZoneAPITests {
+    /// Kamppi square: the camera's latest count (240) over its 400 m², plus the gate's occupancy (500 in − 100
+    /// out) over the whole 1200 m² zone.
+    static let squareDensity = (240.0 + (500.0 - 100.0)) / (400.0 + 1200.0)
+    /// Esplanadi: 3000 Wi-Fi devices × 0.5 people per device over the 2000 m² the access point covers.
+    static let parkDensity = 3000.0 * 0.5 / 2000.0
+
+    @Test func listsEveryZoneWithDensityAsPeopleOverTheCoveredArea() async throws {
+        try await withAPI(.testbed()) { api in
+            let body = try await api.json("/api/v1/zones")
+            #expect(body["as_of"]?.string == "2026-11-22T10:01:00.000Z")
+            let zones = try #require(body["zones"]?.array)
+            #expect(zones.map { $0["id"]?.string } == ["kamppi-square", "esplanadi", "empty-lot"])
+            #expect(zones[0]["density_ppm2"]?.double == Self.squareDensity)
+            #expect(zones[0]["people"]?.double == Self.squareDensity * 1200)
+            #expect(zones[1]["density_ppm2"]?.double == Self.parkDensity)
+            #expect(zones[1]["people"]?.double == Self.parkDensity * 5000)
+            #expect(zones[1]["area_m2"]?.double == 5000)
+            // Nothing covers the empty lot: unknown, not zero.
+            #expect(zones[2]["people"] == .null)
+            #expect(zones[2]["density_ppm2"] == .null)
+            #expect(zones[2]["updated_at"] == .null)
+            #expect(zones[2]["level"]?.string == "normal")
+            #expect(zones[2]["coverage"] == .object(["sensors_used": .number(0), "sensors_stale": .number(0), "covered_m2": .number(0)]))
+        }
+    }
+
+    @Test func oneZoneHasTheShapeOfTheDesignExample() async throws {
+        try await withAPI(.testbed()) { api in
+            let zone = try await api.json("/api/v1/zones/kamppi-square")
+            #expect(zone["id"]?.string == "kamppi-square")
+            #expect(zone["name"]?.string == "Kamppi square")
+            #expect(zone["area_m2"]?.double == 1200)
+            #expect(zone["density_ppm2"]?.double == Self.squareDensity)
+            #expect(zone["people"]?.double == Self.squareDensity * 1200)
+            #expect(zone["level"]?.string == "normal")
+            // The newest reading in the estimate is the camera's at 30 s.
+            #expect(zone["updated_at"]?.string == "2026-11-22T10:00:30.000Z")
+            // Camera 400 m² + gate 1200 m², capped at the zone's area.
+            #expect(zone["coverage"] == .object(["sensors_used": .number(2), "sensors_stale": .number(0), "covered_m2": .number(1200)]))
+            #expect(zone["sensors"] == .array([
+                .object(["pilot": .string("helsinki-lab"), "id": .string("cam-01")]),
+                .object(["pilot": .string("helsinki-lab"), "id": .string("gate-n")]),
+                .object(["pilot": .string("citizen-air"), "id": .string("sds-5331")]),
+            ]))
+            #expect(zone["air"] == .object(["pm2_5_ugm3": .number(12.5), "pm10_ugm3": .number(20)]))
+            #expect(zone["active_alerts"] == .array([]))
+            // The density is sampled every 5 s; the 1-minute window at 60 s holds the samples in the buckets
+            // 10–20 s … 60–70 s (bucket resolution): 10, 15, …, 60 s. The density was 600/1600 before the
+            // camera's second count and 640/1600 after it.
+            let oneMinute = try #require(zone["windows"]?["1m"])
+            #expect(oneMinute["count"]?.int == 11)
+            #expect(oneMinute["min"]?.double == 600.0 / 1600.0)
+            #expect(oneMinute["max"]?.double == Self.squareDensity)
+            #expect(Set(zone["windows"]?.object?.keys.map { $0 } ?? []) == ["1m", "5m", "15m", "1h"])
+            #expect(zone["p95_density_15m"]?.double == Self.squareDensity)
+            let p50 = try #require(zone["p50_density_15m"]?.double)
+            #expect([600.0 / 1600.0, Self.squareDensity].contains(p50))
+        }
+    }
+
+    @Test func anUnknownZoneIsAProblem() async throws {
+        try await withAPI(.testbed()) { api in
+            let problem = try await api.json("/api/v1/zones/nowhere", status: 404)
+            #expect(problem["type"]?.string == "/api/v1/problems/not-found")
+            #expect(problem["status"]?.int == 404)
+            #expect(problem["instance"]?.string == "/api/v1/zones/nowhere")
+            #expect(problem["detail"]?.string == "no zone 'nowhere'")
+        }
+    }
+
+    @Test func theZoneListIsEncodedOncePerSnapshot() async throws {
+        let snapshots = PublishedSnapshots(Testbed.snapshot())
+        try await withAPI(.testbed(snapshots: snapshots)) { api in
+            let first = try await api.request("/api/v1/zones")
+            let second = try await api.request("/api/v1/zones")
+            #expect(first.body == second.body)
+            // A new snapshot with the same as_of but a changed zone (a reading at exactly 60 s) is not served
+            // from the cache.
+            var core = Testbed.core()
+            var dispositions: [ReadingDisposition] = []
+            core.apply(
+                sensor: core.index(of: Testbed.wifi.address)!, readings: [DecodedReading(metric: .devices, value: 4000, time: at(60))],
+                arrival: at(60), dispositions: &dispositions
+            )
+            snapshots.publish(core.snapshot())
+            let third = try await api.json("/api/v1/zones")
+            #expect(third["as_of"]?.string == "2026-11-22T10:01:00.000Z")
+            #expect(third["zones"]?[1]?["density_ppm2"]?.double == 4000 * 0.5 / 2000)
+        }
+    }
+}
