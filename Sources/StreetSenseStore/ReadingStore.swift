@@ -1,0 +1,82 @@
+import StreetSenseCore
+
+/// The durable store of StreetSense (DESIGN §6): readings, 1-minute rollups, rejects, the sensor registry and
+/// flow counter states, behind one protocol so that a PostgreSQL backend can follow ``SQLiteStore``.
+///
+/// Threading contract:
+/// - **One writer.** ``write(_:)`` and ``syncRegistry(zones:sensors:)`` are called from the pipeline's single
+///   store-writer thread. They are synchronous and return once the transaction is durable.
+/// - **Retention** (``enforceRetention(now:rawDays:rollupDays:)``) may run on another thread; it works in
+///   short transactions, so the writer waits at most for one chunk.
+/// - **Readers** (every query) may be called from any thread at any time; they use their own connections and
+///   never block the writer, nor wait for it.
+///
+/// Errors are ``StoreError`` values. A failed ``write(_:)`` leaves nothing of its batch behind, so the caller
+/// can retry the same batch (for example once disk space returns after ``StoreError/Code/diskFull``).
+///
+/// Time ranges are half-open: `from ≤ t < to`.
+public protocol ReadingStore: Sendable {
+    // MARK: Writer side
+
+    /// Commits a batch in one transaction (one fsync with `synchronous=FULL`).
+    func write(_ batch: StoreBatch) throws(StoreError)
+
+    /// At start-up: upserts the configured zones and registered sensors and returns every sensor record.
+    ///
+    /// Refs stay stable across restarts for every address ever stored, registered or not; sensors and zones
+    /// no longer configured are kept and marked unregistered (sensors lose their zone and kind). New sensors
+    /// seen later get refs from the caller, above the largest ref returned here, through
+    /// ``StoreBatch/sensors``.
+    func syncRegistry(zones: [ZoneDefinition], sensors: [SensorDefinition]) throws(StoreError) -> [SensorRecord]
+
+    /// Deletes raw readings older than `rawDays` days and rollups older than `rollupDays` days before `now`,
+    /// in chunks of bounded size, each in its own short transaction.
+    func enforceRetention(now: EventTime, rawDays: Int, rollupDays: Int) throws(StoreError) -> RetentionResult
+
+    // MARK: Restart
+
+    /// Non-late readings with `t ≥ since`, ordered by event time and then by insertion: what the aggregation
+    /// core replays to refill its windows after a restart.
+    func recentReadings(since: EventTime) throws(StoreError) -> [StoredReading]
+
+    /// The readings of ``recentReadings(since:)``, in the same order, handed to `body` one at a time from
+    /// one read transaction instead of gathered in an array (for a replay larger than memory likes).
+    func forEachRecentReading(since: EventTime, _ body: (StoredReading) -> Void) throws(StoreError)
+
+    /// The last committed state of every flow counter (see ``FlowCounterState``).
+    func flowCounters() throws(StoreError) -> [FlowCounterState]
+
+    // MARK: Queries
+
+    /// Raw readings of one series (late ones included) with `from ≤ t < to`, ordered by event time, then by
+    /// insertion; at most `limit`.
+    ///
+    /// Raw readings have no per-sensor index (it would cut the write rate several times); this scans the
+    /// readings stored in the time range. Prefer ``rollupSeries(sensorRef:metric:from:to:step:)`` for charts.
+    func readings(sensorRef: Int32, metric: Metric, from: EventTime, to: EventTime, limit: Int) throws(StoreError)
+        -> [StoredReading]
+
+    /// One series aggregated from its 1-minute rollups into buckets of `step` (a positive multiple of one
+    /// minute) aligned to multiples of `step` since the epoch, over the minutes with `from ≤ minute < to`.
+    /// Buckets without data are omitted.
+    func rollupSeries(sensorRef: Int32, metric: Metric, from: EventTime, to: EventTime, step: Duration) throws(StoreError)
+        -> [SeriesPoint]
+
+    /// Stored rejects, newest first, optionally of one pilot and one reason, with ids below `cursor` (the id
+    /// of the last row of the previous page); at most `limit`.
+    func rejects(pilot: String?, reason: RejectReason?, before cursor: Int64?, limit: Int) throws(StoreError) -> [RejectRow]
+
+    /// Reject counts per pilot and reason since the store was created, including trimmed rejects.
+    func rejectCounts() throws(StoreError) -> [RejectCount]
+
+    /// Every sensor record, ordered by ref.
+    func sensors() throws(StoreError) -> [SensorRecord]
+
+    /// The number of raw readings stored.
+    func storedReadingCount() throws(StoreError) -> Int
+
+    // MARK: Lifecycle
+
+    /// Closes every connection. Later calls fail with ``StoreError/Code/closed``; closing twice is harmless.
+    func close() throws(StoreError)
+}
