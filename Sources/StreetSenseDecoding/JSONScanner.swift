@@ -12,6 +12,11 @@ struct JSONScanner {
     /// Native payloads need 1 level and SenML 2; anything deeper than this is refused as soon as it is seen.
     static let maximumDepth = 32
 
+    /// The most keys of one object that are not fields the decoder knows. Duplicates among them are found by
+    /// comparing each with the earlier ones, so the limit keeps a hostile 64 KiB payload from costing quadratic
+    /// time (and from producing thousands of rejects); no real payload comes near it.
+    static let maximumOtherKeys = 32
+
     /// Offset of the next byte to read.
     var position: Int = 0
 
@@ -93,9 +98,11 @@ enum ASCII {
 extension JSONScanner {
     @inline(__always)
     mutating func skipWhitespace(_ b: Span<UInt8>) {
-        while position < b.count, ASCII.isWhitespace(b[position]) {
-            position &+= 1
+        var i = position  // a local index stays in a register; the stored one would be spilled per byte
+        while i < b.count, ASCII.isWhitespace(b[i]) {
+            i &+= 1
         }
+        position = i
     }
 
     /// The byte at the cursor, or nil at the end.
@@ -166,28 +173,31 @@ extension JSONScanner {
     /// no surrogates, nothing above U+10FFFF; `\u` escapes must pair surrogates). Control characters must be
     /// escaped. Leaves the cursor after the closing quote.
     mutating func scanString(_ b: Span<UInt8>) throws(Reject) -> StringToken {
-        position &+= 1  // the opening quote, checked by the caller
-        let start = position
+        let start = position + 1  // after the opening quote, checked by the caller
+        var i = start
         var hasEscapes = false
         let end = b.count
-        while position < end {
-            let c = b[position]
+        while i < end {
+            let c = b[i]
             if c >= 0x20 && c < 0x80 {
                 if c == ASCII.quote {
-                    let token = StringToken(range: start..<position, hasEscapes: hasEscapes)
-                    position &+= 1
-                    return token
+                    position = i + 1
+                    return StringToken(range: start..<i, hasEscapes: hasEscapes)
                 }
                 if c == ASCII.backslash {
                     hasEscapes = true
+                    position = i
                     try scanEscape(b)
+                    i = position
                     continue
                 }
-                position &+= 1
+                i &+= 1
             } else if c < 0x20 {
-                throw Reject(.malformedJSON, "control character 0x\(RejectText.hex(c)) in a string at byte \(position)")
+                throw Reject(.malformedJSON, "control character 0x\(RejectText.hex(c)) in a string at byte \(i)")
             } else {
+                position = i
                 try scanMultiByteScalar(b)
+                i = position
             }
         }
         throw Reject(.malformedJSON, "unterminated string starting at byte \(start - 1)")
@@ -521,26 +531,28 @@ extension JSONScanner {
     /// rounded `Double(String)` (rare: 17-digit shortest forms, huge exponents). Overflow gives ±infinity.
     mutating func scanNumber(_ b: Span<UInt8>) throws(Reject) -> Double {
         let start = position
+        var i = position
+        defer { position = i }
         let end = b.count
         var negative = false
-        if b[position] == ASCII.minus {
+        if b[i] == ASCII.minus {
             negative = true
-            position &+= 1
+            i &+= 1
         }
-        guard position < end else { throw unexpected(b, expected: "a digit") }
+        guard i < end else { throw JSONScanner(position: i).unexpected(b, expected: "a digit") }
         var mantissa: UInt64 = 0
         var digits = 0  // significant digits held in `mantissa`
         var exponent = 0
         var truncated = false
-        let first = b[position]
+        let first = b[i]
         if first == ASCII.zero {
-            position &+= 1
-            if position < end, ASCII.isDigit(b[position]) {
+            i &+= 1
+            if i < end, ASCII.isDigit(b[i]) {
                 throw Reject(.malformedJSON, "number with a leading zero at byte \(start)")
             }
         } else if ASCII.isDigit(first) {
-            while position < end {
-                let d = b[position] &- ASCII.zero
+            while i < end {
+                let d = b[i] &- ASCII.zero
                 guard d < 10 else { break }
                 if digits < 19 {
                     mantissa = mantissa &* 10 &+ UInt64(d)
@@ -549,21 +561,21 @@ extension JSONScanner {
                     exponent &+= 1
                     if d != 0 { truncated = true }
                 }
-                position &+= 1
+                i &+= 1
             }
         } else {
-            throw unexpected(b, expected: "a digit")
+            throw JSONScanner(position: i).unexpected(b, expected: "a digit")
         }
         // The common case: an integer of at most 15 digits, which a Double holds exactly.
-        if digits <= 15, position == end || (b[position] != ASCII.dot && b[position] | 0x20 != UInt8(ascii: "e")) {
+        if digits <= 15, i == end || (b[i] != ASCII.dot && b[i] | 0x20 != UInt8(ascii: "e")) {
             let value = Double(mantissa)
             return negative ? -value : value
         }
-        if position < end, b[position] == ASCII.dot {
-            position &+= 1
-            guard position < end, ASCII.isDigit(b[position]) else { throw unexpected(b, expected: "a digit after '.'") }
-            while position < end {
-                let d = b[position] &- ASCII.zero
+        if i < end, b[i] == ASCII.dot {
+            i &+= 1
+            guard i < end, ASCII.isDigit(b[i]) else { throw JSONScanner(position: i).unexpected(b, expected: "a digit after '.'") }
+            while i < end {
+                let d = b[i] &- ASCII.zero
                 guard d < 10 else { break }
                 if mantissa == 0 && d == 0 {
                     exponent &-= 1  // a leading zero of the fraction: only the scale changes
@@ -574,23 +586,23 @@ extension JSONScanner {
                 } else if d != 0 {
                     truncated = true
                 }
-                position &+= 1
+                i &+= 1
             }
         }
-        if position < end, b[position] | 0x20 == UInt8(ascii: "e") {
-            position &+= 1
+        if i < end, b[i] | 0x20 == UInt8(ascii: "e") {
+            i &+= 1
             var exponentNegative = false
-            if position < end, b[position] == ASCII.minus || b[position] == ASCII.plus {
-                exponentNegative = b[position] == ASCII.minus
-                position &+= 1
+            if i < end, b[i] == ASCII.minus || b[i] == ASCII.plus {
+                exponentNegative = b[i] == ASCII.minus
+                i &+= 1
             }
-            guard position < end, ASCII.isDigit(b[position]) else { throw unexpected(b, expected: "an exponent digit") }
+            guard i < end, ASCII.isDigit(b[i]) else { throw JSONScanner(position: i).unexpected(b, expected: "an exponent digit") }
             var e = 0
-            while position < end {
-                let d = b[position] &- ASCII.zero
+            while i < end {
+                let d = b[i] &- ASCII.zero
                 guard d < 10 else { break }
                 if e < 1_000_000 { e = e &* 10 &+ Int(d) }  // saturates far beyond any finite Double
-                position &+= 1
+                i &+= 1
             }
             exponent &+= exponentNegative ? -e : e
         }
@@ -606,7 +618,7 @@ extension JSONScanner {
             }
             return negative ? -value : value
         }
-        return JSONScanner.slowNumber(b, start..<position)
+        return JSONScanner.slowNumber(b, start..<i)
     }
 
     /// The correctly rounded value of validated number text, via the standard library.

@@ -14,10 +14,14 @@ struct MetricVocabulary: Sendable {
     let ranges: [ClosedRange<Double>]
     /// Whether the core accepts the canonical unit of each metric (it should; if not, the fast path is off).
     let canonicalUnitAccepted: [Bool]
-    /// An open-addressing table from a hash of (length, first byte, last byte) of a name to 1 + the metric's
-    /// index (0: empty slot), so a key is compared with one candidate name, rarely two.
+    /// Each name's bytes packed little-endian into two words (names are at most 16 bytes), so a key is compared
+    /// with a candidate in two integer comparisons.
+    private let packedLow: [UInt64]
+    private let packedHigh: [UInt64]
+    /// An open-addressing table from a hash of a packed name to 1 + the metric's index (0: empty slot).
     private let slots: [UInt8]
     private static let slotMask = 63
+    private static let longestName = 16
 
     private init() {
         let all = Metric.allCases
@@ -26,34 +30,59 @@ struct MetricVocabulary: Sendable {
         precondition(all.count < MetricVocabulary.slotMask)
         metrics = all
         names = metrics.map { Array($0.name.utf8) }
+        precondition(names.allSatisfy { !$0.isEmpty && $0.count <= MetricVocabulary.longestName })
         canonicalUnits = metrics.map { Array($0.unit.utf8) }
         ranges = metrics.map(\.validRange)
         canonicalUnitAccepted = metrics.map { $0.accepts(unit: $0.unit) }
+        let packed = names.map { MetricVocabulary.pack($0.span, 0..<$0.count) }
+        packedLow = packed.map(\.low)
+        packedHigh = packed.map(\.high)
         var slots = [UInt8](repeating: 0, count: MetricVocabulary.slotMask + 1)
-        for (k, name) in names.enumerated() {
-            var slot = MetricVocabulary.hash(count: name.count, first: name[0], last: name[name.count - 1])
+        for (k, key) in packed.enumerated() {
+            var slot = MetricVocabulary.slot(key.low, key.high)
             while slots[slot] != 0 { slot = (slot + 1) & MetricVocabulary.slotMask }
             slots[slot] = UInt8(k + 1)
         }
         self.slots = slots
     }
 
+    /// The bytes of `range` (at most 16) packed little-endian into two words, zero-padded. The length is implied:
+    /// names contain no NUL byte, so different lengths pack differently.
     @inline(__always)
-    private static func hash(count: Int, first: UInt8, last: UInt8) -> Int {
-        (count &* 7 &+ Int(first) &* 3 &+ Int(last)) & slotMask
+    private static func pack(_ b: Span<UInt8>, _ range: Range<Int>) -> (low: UInt64, high: UInt64) {
+        var low: UInt64 = 0
+        var high: UInt64 = 0
+        var shift: UInt64 = 0
+        for i in range {
+            if shift < 64 {
+                low |= UInt64(b[i]) &<< shift
+            } else {
+                high |= UInt64(b[i]) &<< (shift &- 64)
+            }
+            shift &+= 8
+        }
+        return (low, high)
+    }
+
+    @inline(__always)
+    private static func slot(_ low: UInt64, _ high: UInt64) -> Int {
+        Int(truncatingIfNeeded: ((low ^ high &* 31) &* 0x9E37_79B9_7F4A_7C15) >> 58) & slotMask
     }
 
     /// The metric whose wire name is exactly the bytes of `range`.
     @inline(__always)
     func metric(named b: Span<UInt8>, _ range: Range<Int>) -> Metric? {
-        let count = range.count
-        guard count > 0 else { return nil }
-        var slot = MetricVocabulary.hash(count: count, first: b[range.lowerBound], last: b[range.upperBound - 1])
+        guard range.count > 0, range.count <= MetricVocabulary.longestName else { return nil }
+        let key = MetricVocabulary.pack(b, range)
+        // A key containing NUL could pack like a shorter name; names have none, so such keys never match below
+        // unless the lengths agree too.
+        var slot = MetricVocabulary.slot(key.low, key.high)
         while true {
             let entry = Int(slots[slot])
             if entry == 0 { return nil }
-            let name = names[entry - 1]
-            if name.count == count, MetricVocabulary.equal(b, range.lowerBound, name) { return metrics[entry - 1] }
+            if packedLow[entry - 1] == key.low, packedHigh[entry - 1] == key.high, names[entry - 1].count == range.count {
+                return metrics[entry - 1]
+            }
             slot = (slot + 1) & MetricVocabulary.slotMask
         }
     }
@@ -68,9 +97,9 @@ struct MetricVocabulary: Sendable {
         {
             return true
         }
-        var text: [UInt8] = []
-        for i in range { text.append(b[i]) }
-        return metric.accepts(unit: String(decoding: text, as: UTF8.self))
+        // The buffer pointer does not leave the closure; a String of up to 15 bytes is stored inline.
+        let unit = b.extracting(range).withUnsafeBufferPointer { String(decoding: $0, as: UTF8.self) }
+        return metric.accepts(unit: unit)
     }
 
     func validRange(_ metric: Metric) -> ClosedRange<Double> { ranges[Int(metric.rawValue)] }

@@ -128,6 +128,8 @@ public struct NativeJSONDecoder: ReadingDecoder {
                 let value = try scanner.scanScalar(b, depth: 1)
                 if case .number(let seconds, _) = value, seconds.isFinite, seconds > 0 {
                     output.intervalSeconds = seconds
+                } else if case .number(let seconds, let literal) = value, !seconds.isFinite {
+                    output.rejects.append(Reject(.notFinite, "interval_s = \(RejectText.excerpt(b, literal)) is not finite"))
                 } else if case .number(let seconds, _) = value {
                     output.rejects.append(Reject(.outOfRange, "interval_s = \(RejectText.number(seconds)) is not a positive number"))
                 } else if case .nonFinite(let literal) = value {
@@ -143,6 +145,8 @@ public struct NativeJSONDecoder: ReadingDecoder {
                     number == number.rounded()
                 {
                     output.sequence = UInt64(number)
+                } else if case .number(let number, let literal) = value, !number.isFinite {
+                    output.rejects.append(Reject(.notFinite, "seq = \(RejectText.excerpt(b, literal)) is not finite"))
                 } else if case .number(let number, _) = value {
                     output.rejects.append(Reject(.outOfRange, "seq = \(RejectText.number(number)) is not an integer in 0…2^53"))
                 } else if case .nonFinite(let literal) = value {
@@ -151,6 +155,9 @@ public struct NativeJSONDecoder: ReadingDecoder {
                     output.rejects.append(ValueCheck.notNumeric("seq", value))
                 }
             case .other:
+                guard output.otherKeys.count < JSONScanner.maximumOtherKeys else {
+                    throw Reject(.malformedJSON, "more than \(JSONScanner.maximumOtherKeys) keys that are not metrics")
+                }
                 for earlier in output.otherKeys where JSONScanner.decodedEqual(earlier, key, b) {
                     throw duplicate(key, b)
                 }

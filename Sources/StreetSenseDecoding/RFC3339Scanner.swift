@@ -11,77 +11,69 @@ import StreetSenseCore
 enum RFC3339Scanner {
     /// The instant the bytes of `range` denote, or nil if they are not exactly one RFC 3339 date-time.
     static func parse(_ b: Span<UInt8>, _ range: Range<Int>) -> EventTime? {
-        var i = range.lowerBound
+        let s = range.lowerBound
         let end = range.upperBound
-        guard end - i >= 20 else { return nil }  // the shortest form: YYYY-MM-DDThh:mm:ssZ
-        guard let year = digits(b, &i, 4, end), byte(b, &i, end) == ASCII.minus,
-            let month = digits(b, &i, 2, end), byte(b, &i, end) == ASCII.minus,
-            let day = digits(b, &i, 2, end)
+        // The fixed part, `YYYY-MM-DDThh:mm:ss`, read at fixed offsets.
+        guard end - s >= 20, end <= b.count else { return nil }  // the shortest form: YYYY-MM-DDThh:mm:ssZ
+        guard b[s + 4] == ASCII.minus, b[s + 7] == ASCII.minus, b[s + 13] == ASCII.colon, b[s + 16] == ASCII.colon
         else { return nil }
-        guard let separator = byte(b, &i, end),
-            separator == UInt8(ascii: "T") || separator == UInt8(ascii: "t") || separator == UInt8(ascii: " ")
-        else { return nil }
-        guard let hour = digits(b, &i, 2, end), byte(b, &i, end) == ASCII.colon,
-            let minute = digits(b, &i, 2, end), byte(b, &i, end) == ASCII.colon,
-            let second = digits(b, &i, 2, end)
+        let separator = b[s + 10]
+        guard separator == UInt8(ascii: "T") || separator == UInt8(ascii: "t") || separator == UInt8(ascii: " ") else {
+            return nil
+        }
+        guard let year = number(b, s, 4), let month = number(b, s + 5, 2), let day = number(b, s + 8, 2),
+            let hour = number(b, s + 11, 2), let minute = number(b, s + 14, 2), let second = number(b, s + 17, 2)
         else { return nil }
         guard month >= 1, month <= 12, day >= 1, day <= daysInMonth(year, month), hour <= 23, minute <= 59,
             second <= 60
         else { return nil }
+        var i = s + 19
         var milliseconds: Int64 = 0
-        if i < end, b[i] == ASCII.dot || b[i] == ASCII.comma {
+        if b[i] == ASCII.dot || b[i] == ASCII.comma {
             i += 1
             var count = 0
             var roundUp = false
-            while i < end, ASCII.isDigit(b[i]) {
-                let digit = Int64(b[i] &- ASCII.zero)
+            while i < end {
+                let digit = b[i] &- ASCII.zero
+                guard digit < 10 else { break }
                 if count < 3 {
-                    milliseconds = milliseconds * 10 + digit
+                    milliseconds = milliseconds &* 10 &+ Int64(digit)
                 } else if count == 3 {
                     roundUp = digit >= 5
                 }
                 count += 1
                 i += 1
             }
-            guard count > 0 else { return nil }
-            for _ in min(count, 3)..<3 { milliseconds *= 10 }
-            if roundUp { milliseconds += 1 }
+            guard count > 0, i < end else { return nil }
+            for _ in min(count, 3)..<3 { milliseconds &*= 10 }
+            if roundUp { milliseconds &+= 1 }
         }
+        // The offset: the rest must be exactly `Z`, `z` or `±hh:mm`.
         var offsetMinutes: Int64 = 0
-        guard let zone = byte(b, &i, end) else { return nil }
-        switch zone {
+        switch b[i] {
         case UInt8(ascii: "Z"), UInt8(ascii: "z"):
-            break
+            guard end - i == 1 else { return nil }
         case ASCII.plus, ASCII.minus:
-            guard let offsetHours = digits(b, &i, 2, end), byte(b, &i, end) == ASCII.colon,
-                let offsetMinutesPart = digits(b, &i, 2, end), offsetHours <= 23, offsetMinutesPart <= 59
+            guard end - i == 6, b[i + 3] == ASCII.colon, let hours = number(b, i + 1, 2), let minutes = number(b, i + 4, 2),
+                hours <= 23, minutes <= 59
             else { return nil }
-            offsetMinutes = (offsetHours * 60 + offsetMinutesPart) * (zone == ASCII.minus ? -1 : 1)
+            offsetMinutes = (hours * 60 + minutes) * (b[i] == ASCII.minus ? -1 : 1)
         default:
             return nil
         }
-        guard i == end else { return nil }
         let days = daysSinceEpoch(year, month, day)
         let millisecondOfDay = ((hour * 60 + minute) * 60 + second) * 1000 + milliseconds
         return EventTime(milliseconds: days * 86_400_000 + millisecondOfDay - offsetMinutes * 60_000)
     }
 
+    /// The decimal value of the `count` digits at `start`, or nil if one is not a digit.
     @inline(__always)
-    private static func byte(_ b: Span<UInt8>, _ i: inout Int, _ end: Int) -> UInt8? {
-        guard i < end else { return nil }
-        defer { i += 1 }
-        return b[i]
-    }
-
-    @inline(__always)
-    private static func digits(_ b: Span<UInt8>, _ i: inout Int, _ n: Int, _ end: Int) -> Int64? {
-        guard i + n <= end else { return nil }
+    private static func number(_ b: Span<UInt8>, _ start: Int, _ count: Int) -> Int64? {
         var value: Int64 = 0
-        for _ in 0..<n {
-            let digit = b[i] &- ASCII.zero
+        for k in 0..<count {
+            let digit = b[start + k] &- ASCII.zero
             guard digit < 10 else { return nil }
-            value = value * 10 + Int64(digit)
-            i += 1
+            value = value &* 10 &+ Int64(digit)
         }
         return value
     }

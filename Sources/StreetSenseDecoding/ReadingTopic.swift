@@ -78,10 +78,8 @@ public struct ReadingTopic: Sendable, Hashable {
     }
 
     private func string(_ topic: Span<UInt8>, _ range: Range<Int>) -> String {
-        var utf8: [UInt8] = []
-        utf8.reserveCapacity(range.count)
-        for i in range { utf8.append(topic[i]) }
-        return String(decoding: utf8, as: UTF8.self)
+        // The buffer pointer does not leave the closure; a String of up to 15 bytes is stored inline.
+        topic.extracting(range).withUnsafeBufferPointer { String(decoding: $0, as: UTF8.self) }
     }
 
     private func checkIdentifier(_ topic: Span<UInt8>, _ range: Range<Int>, _ level: String) throws(Reject) {

@@ -165,7 +165,9 @@ public struct SenMLDecoder: ReadingDecoder {
                 field = SenMLDecoder.classify(b, key.range)
             }
             guard let field else {
-                try skipOtherField(key, &scanner, b, into: &output)
+                // The last byte of the decoded label (escaped labels were decoded into output.text above).
+                let last = key.hasEscapes ? output.text.last : key.range.isEmpty ? nil : b[key.range.upperBound - 1]
+                try skipOtherField(key, mustUnderstand: last == ASCII.underscore, &scanner, b, into: &output)
                 continue
             }
             let bit: UInt16 = 1 << field.rawValue
@@ -222,11 +224,15 @@ public struct SenMLDecoder: ReadingDecoder {
 
     /// Ignores a field StreetSense does not read, unless it is a must-understand field or a duplicate.
     private func skipOtherField(
-        _ key: StringToken, _ scanner: inout JSONScanner, _ b: Span<UInt8>, into output: inout DecodeOutput
+        _ key: StringToken, mustUnderstand: Bool, _ scanner: inout JSONScanner, _ b: Span<UInt8>,
+        into output: inout DecodeOutput
     ) throws(Reject) {
         let range = key.range
-        if !range.isEmpty, b[range.upperBound - 1] == ASCII.underscore {
+        if mustUnderstand {
             throw Reject(.malformedJSON, "SenML must-understand field \"\(RejectText.excerpt(b, range))\" is not supported")
+        }
+        guard output.otherKeys.count < JSONScanner.maximumOtherKeys else {
+            throw Reject(.malformedJSON, "more than \(JSONScanner.maximumOtherKeys) unknown fields in a SenML record")
         }
         for earlier in output.otherKeys where JSONScanner.decodedEqual(earlier, key, b) {
             throw Reject(.malformedJSON, "duplicate field \"\(RejectText.excerpt(b, range))\" in a SenML record")

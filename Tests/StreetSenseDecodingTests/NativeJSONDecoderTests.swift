@@ -168,6 +168,8 @@ struct NativeJSONDecoderTests {
         #expect(decoded.intervalSeconds == nil)
         #expect(try decode(#"{"people_in": 3, "interval_s": "60", "seq": 1.5}"#).get().reasons == [.notNumeric, .outOfRange])
         #expect(try decode(#"{"people_in": 3, "interval_s": Infinity}"#).get().reasons == [.notFinite])
+        #expect(try decode(#"{"people_in": 3, "interval_s": 1e400, "seq": -1e999}"#).get().reasons == [.notFinite, .notFinite])
+        #expect(try decode(#"{"people_in": 3, "interval_s": 0.5, "seq": 0}"#).get().intervalSeconds == 0.5)
     }
 
     @Test("every value rejected: the decode returns the rejects and no readings")
@@ -208,6 +210,28 @@ struct NativeJSONDecoderTests {
         #expect(output.intervalSeconds == nil)
         output.reset()
         #expect(output.readings.isEmpty && output.rejects.isEmpty)
+    }
+
+    @Test("at most 32 keys that are not metrics: more throw malformed_json, whatever they are")
+    func tooManyOtherKeys() throws {
+        func payload(_ count: Int) -> String {
+            "{" + (0..<count).map { #""x\#($0)": \#($0)"# }.joined(separator: ", ") + #", "people": 1}"#
+        }
+        let decoded = try decode(payload(32)).get()
+        #expect(decoded.readings.count == 1)
+        #expect(decoded.reasons == Array(repeating: .unknownMetric, count: 32))
+        #expect(decode(payload(33)).thrown == Reject(.malformedJSON, "more than 32 keys that are not metrics"))
+        // A 64 KiB payload of distinct unknown keys is refused quickly, not compared pairwise.
+        var big = "{"
+        var k = 0
+        while big.utf8.count < 60_000 {
+            big += #""k\#(k)": 0, "#
+            k += 1
+        }
+        big += #""people": 1}"#
+        let clock = ContinuousClock()
+        let elapsed = clock.measure { #expect(decode(big).thrown?.reason == .malformedJSON) }
+        #expect(elapsed < .seconds(1))
     }
 
     @Test("an array is not a native payload")

@@ -110,7 +110,8 @@ struct ScannerInternalsTests {
     func vocabularyAgreesWithCore() {
         let candidates = Metric.allCases.map(\.name) + [
             "", "p", "pm", "pm2", "pm2_", "pm2_6", "pm25", "pm1", "PM10", "people_", "people_i", "temperatur", "no3",
-            "co", "o", "devicess", "interval_s", "t", "seq", "humidity ", " humidity",
+            "co", "o", "devicess", "interval_s", "t", "seq", "humidity ", " humidity", "people\u{0}", "o3\u{0}\u{0}",
+            "temperature_x", "people_outpeople_out", String(repeating: "x", count: 17),
         ]
         for name in candidates {
             let bytes = Array(name.utf8)

@@ -143,6 +143,10 @@ struct SenMLDecoderTests {
     func extensions() throws {
         #expect(try decode(#"[{"n": "people", "v": 1, "foo": {"a": [1, 2]}, "ct": "60"}]"#).get().readings.count == 1)
         #expect(decode(#"[{"n": "people", "v": 1, "foo_": 1}]"#).thrown?.reason == .malformedJSON)
+        #expect(decode(#"[{"n": "people", "v": 1, "foo\u005F": 1}]"#).thrown?.reason == .malformedJSON)
+        #expect(decode(#"[{"n": "people", "v": 1, "_foo": 1}]"#).thrown == nil)
+        let many = "[{" + (0..<33).map { #""x\#($0)": 0"# }.joined(separator: ", ") + #", "n": "people", "v": 1}]"#
+        #expect(decode(many).thrown == Reject(.malformedJSON, "more than 32 unknown fields in a SenML record"))
     }
 
     @Test(
