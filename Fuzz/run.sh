@@ -29,7 +29,7 @@ swiftc "${flags[@]}" -enable-testing -module-name StreetSenseDecoding -I "$build
     -emit-module -emit-module-path "$build/StreetSenseDecoding.swiftmodule" \
     -emit-library -static -o "$build/libStreetSenseDecoding.a" "$root"/Sources/StreetSenseDecoding/*.swift
 swiftc "${flags[@]}" "${linker[@]}" -I "$build" "$root/Fuzz/PayloadFuzzer.swift" -L "$build" \
-    -lStreetSenseDecoding -lStreetSenseCore -o "$build/payload-fuzzer"
+    -lStreetSenseDecoding -lStreetSenseCore -lm -o "$build/payload-fuzzer"
 
 echo "fuzzing for $seconds s"
 "$build/payload-fuzzer" "$build/corpus" "$root/Fuzz/corpus" \

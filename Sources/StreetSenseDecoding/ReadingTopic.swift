@@ -101,6 +101,7 @@ public struct ReadingTopic: Sendable, Hashable {
     }
 
     private func badTopic(_ topic: Span<UInt8>, _ problem: String) -> Reject {
-        Reject(.badTopic, "topic \"\(RejectText.excerpt(topic, 0..<min(topic.count, 48)))\" \(problem)")
+        // A topic is short and names the sender, so more of it is quoted than of a payload.
+        Reject(.badTopic, "topic \"\(RejectText.excerpt(topic, 0..<topic.count, limit: 64))\" \(problem)")
     }
 }

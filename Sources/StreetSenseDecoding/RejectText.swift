@@ -8,10 +8,10 @@ enum RejectText {
     /// The most payload bytes one excerpt quotes.
     static let excerptLimit = 24
 
-    /// Up to ``excerptLimit`` bytes of `range`, with control characters shown as `?` and `…` when cut.
-    static func excerpt(_ b: Span<UInt8>, _ range: Range<Int>) -> String {
+    /// Up to `limit` bytes of `range`, with control characters shown as `?` and `…` when cut.
+    static func excerpt(_ b: Span<UInt8>, _ range: Range<Int>, limit: Int = excerptLimit) -> String {
         var bytes: [UInt8] = []
-        let end = min(range.upperBound, range.lowerBound + excerptLimit)
+        let end = min(range.upperBound, range.lowerBound + limit)
         bytes.reserveCapacity(end - range.lowerBound + 3)
         for i in range.lowerBound..<end { bytes.append(b[i]) }
         return sanitized(bytes, cut: end < range.upperBound)
