@@ -11,7 +11,9 @@ public struct PayloadDecoder: ReadingDecoder {
 
     /// The largest payload accepted, in bytes.
     public var maximumPayloadSize: Int
+    /// Decodes payloads that start with `{`.
     public var native: NativeJSONDecoder
+    /// Decodes payloads that start with `[`.
     public var senML: SenMLDecoder
 
     /// A decoder with one size limit and one future-skew limit for both shapes.
