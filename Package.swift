@@ -110,6 +110,8 @@ let package = Package(
                 "StreetSenseStore",
                 "StreetSenseHTTP",
                 "Mosquitto",
+                "MosquittoBroker",
+                "StreetSenseSimulation",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

@@ -58,6 +58,8 @@ public struct AggregationCore: Sendable {
     public let policy: EventTimePolicy
     /// The newest event time seen or advanced to; `Int64.min` before anything happened.
     public private(set) var nowMilliseconds: Int64 = .min
+    /// Every sample instant up to this time (ms) has been taken.
+    private var sampledThrough: Int64 = .min
 
     public private(set) var series = SeriesTable()
     var sensors: [SensorState] = []
@@ -174,7 +176,8 @@ public struct AggregationCore: Sendable {
                 dispositions.append(ReadingDisposition(outcome: .rejected(.kindMismatch), metric: reading.metric, time: time, value: reading.value))
                 continue
             }
-            if time.milliseconds > nowMilliseconds { advance(to: time) }
+            // Sample instants strictly before this reading: one stamped exactly on an instant belongs to it.
+            if time.milliseconds > nowMilliseconds { sampleZones(before: time.milliseconds) }
             let id = seriesID(sensor: s, metric: reading.metric)
             let outcome = series.record(id, time: time.milliseconds, value: reading.value, lateness: policy.allowedLateness.wholeMilliseconds)
             switch outcome {
@@ -202,22 +205,32 @@ public struct AggregationCore: Sendable {
         }
     }
 
-    /// Moves "now" forward to `time` (never backward), sampling zone densities at every sample instant crossed.
-    /// Only the last hour of instants is sampled after a long silence: older samples could not be in any window.
+    /// Moves "now" forward to `time` (never backward), sampling zone densities at every sample instant up to
+    /// and including `time`. Only the last hour of instants is sampled after a long silence: older samples
+    /// could not be in any window.
     public mutating func advance(to time: EventTime) {
-        let target = time.milliseconds
-        guard target > nowMilliseconds else { return }
+        guard time.milliseconds > nowMilliseconds else { return }
+        sampleZones(through: time.milliseconds)
+        nowMilliseconds = time.milliseconds
+    }
+
+    /// Moves "now" to `time` for a reading stamped `time`: samples the instants before it, not at it.
+    private mutating func sampleZones(before time: Int64) {
+        sampleZones(through: time &- 1)
+        nowMilliseconds = time
+    }
+
+    private mutating func sampleZones(through target: Int64) {
         let step = Self.zoneSampleInterval
-        if nowMilliseconds != .min, !zones.isEmpty {
-            var instant = (floorDiv(nowMilliseconds, step) + 1) * step
-            let earliest = target - RingGeometry.coarseWidth * Int64(RingGeometry.coarseSlots)
-            if instant < earliest { instant = (floorDiv(earliest, step) + 1) * step }
-            while instant <= target {
-                for z in zones.indices { sampleZone(z, at: instant) }
-                instant += step
-            }
+        defer { sampledThrough = Swift.max(sampledThrough, target) }
+        guard sampledThrough != .min, target > sampledThrough, !zones.isEmpty else { return }
+        var instant = (floorDiv(sampledThrough, step) + 1) * step
+        let earliest = target - RingGeometry.coarseWidth * Int64(RingGeometry.coarseSlots)
+        if instant < earliest { instant = (floorDiv(earliest, step) + 1) * step }
+        while instant <= target {
+            for z in zones.indices { sampleZone(z, at: instant) }
+            instant += step
         }
-        nowMilliseconds = target
     }
 
     private mutating func sampleZone(_ z: Int, at instant: Int64) {

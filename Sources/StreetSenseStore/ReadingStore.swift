@@ -56,6 +56,9 @@ public protocol ReadingStore: Sendable {
     func readings(sensorRef: Int32, metric: Metric, from: EventTime, to: EventTime, limit: Int) throws(StoreError)
         -> [StoredReading]
 
+    /// A zone's density series from its 1-minute rollups, bucketed like ``rollupSeries(sensorRef:metric:from:to:step:)``.
+    func zoneDensitySeries(zone: String, from: EventTime, to: EventTime, step: Duration) throws(StoreError) -> [SeriesPoint]
+
     /// One series aggregated from its 1-minute rollups into buckets of `step` (a positive multiple of one
     /// minute) aligned to multiples of `step` since the epoch, over the minutes with `from ≤ minute < to`.
     /// Buckets without data are omitted.

@@ -76,21 +76,13 @@ extension SQLiteStore {
         return try run(operation) {
             guard from < to else { return [] }
             return try pool.read { db in
-                // Buckets start at multiples of the step (floor division, also before 1970). `last` comes from
-                // each bucket's newest minute, found again through the primary key.
+                // Buckets start at multiples of the step (floor division, also before 1970).
                 let statement = try db.cachedStatement(
                     sql: """
-                        WITH buckets AS (
-                            SELECT (minute - ((minute % ?5) + ?5) % ?5) AS start, sum(count) AS count, sum(sum) AS sum,
-                                   min(min) AS min, max(max) AS max, max(minute) AS newest
-                            FROM rollups
-                            WHERE sensor_ref = ?1 AND metric = ?2 AND minute >= ?3 AND minute < ?4
-                            GROUP BY start
-                        )
-                        SELECT b.start, b.count, b.sum, b.min, b.max, r.last
-                        FROM buckets b JOIN rollups r
-                            ON r.sensor_ref = ?1 AND r.metric = ?2 AND r.minute = b.newest
-                        ORDER BY b.start
+                        SELECT (minute - ((minute % ?5) + ?5) % ?5) AS start, sum(count), sum(sum), min(min), max(max)
+                        FROM rollups
+                        WHERE sensor_ref = ?1 AND metric = ?2 AND minute >= ?3 AND minute < ?4
+                        GROUP BY start ORDER BY start
                         """)
                 return try Row.fetchAll(
                     statement,
@@ -98,9 +90,30 @@ extension SQLiteStore {
                         Int64(sensorRef), Int64(metric.rawValue), from.milliseconds, to.milliseconds, stepMilliseconds,
                     ]
                 ).map { row in
-                    SeriesPoint(
-                        start: EventTime(milliseconds: row[0]), count: row[1], sum: row[2], min: row[3], max: row[4],
-                        last: row[5])
+                    SeriesPoint(start: EventTime(milliseconds: row[0]), count: row[1], sum: row[2], min: row[3], max: row[4])
+                }
+            }
+        }
+    }
+
+    public func zoneDensitySeries(zone: String, from: EventTime, to: EventTime, step: Duration) throws(StoreError) -> [SeriesPoint] {
+        let operation = "read density series of zone \(zone) from \(from) to \(to) step \(step)"
+        let stepMilliseconds = step.wholeMilliseconds
+        guard stepMilliseconds > 0, stepMilliseconds % 60_000 == 0, step == .milliseconds(stepMilliseconds) else {
+            throw StoreError(.invalidArgument, operation: operation, message: "step must be a positive whole number of minutes")
+        }
+        return try run(operation) {
+            guard from < to else { return [] }
+            return try pool.read { db in
+                let statement = try db.cachedStatement(
+                    sql: """
+                        SELECT (minute - ((minute % ?4) + ?4) % ?4) AS start, sum(count), sum(sum), min(min), max(max)
+                        FROM zone_rollups
+                        WHERE zone = ?1 AND minute >= ?2 AND minute < ?3
+                        GROUP BY start ORDER BY start
+                        """)
+                return try Row.fetchAll(statement, arguments: [zone, from.milliseconds, to.milliseconds, stepMilliseconds]).map { row in
+                    SeriesPoint(start: EventTime(milliseconds: row[0]), count: row[1], sum: row[2], min: row[3], max: row[4])
                 }
             }
         }

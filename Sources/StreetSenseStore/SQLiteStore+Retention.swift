@@ -58,6 +58,21 @@ extension SQLiteStore {
                 result.transactions += 1
                 if deleted < chunk { break }
             }
+            while true {
+                let deleted = try pool.write { db in
+                    try db.cachedStatement(
+                        sql: """
+                            DELETE FROM zone_rollups WHERE (zone, minute) IN
+                            (SELECT zone, minute FROM zone_rollups WHERE minute < ? LIMIT ?)
+                            """
+                    ).execute(arguments: [rollupCutoff, chunk])
+                    return db.changesCount
+                }
+                guard deleted > 0 else { break }
+                result.rollupsDeleted += deleted
+                result.transactions += 1
+                if deleted < chunk { break }
+            }
         }
         return result
     }

@@ -109,6 +109,7 @@ public final class SQLiteStore: ReadingStore {
                 if !batch.sensors.isEmpty { try Self.upsertSensors(batch.sensors, db) }
                 if !batch.readings.isEmpty { try Self.insertReadings(batch.readings, blockRows: options.blockRows, db) }
                 if !batch.rollups.isEmpty { try Self.upsertRollups(batch.rollups, db) }
+                if !batch.zoneRollups.isEmpty { try Self.upsertZoneRollups(batch.zoneRollups, db) }
                 if !batch.rejects.isEmpty { try Self.insertRejects(batch.rejects, limit: options.rejectLimit, db) }
                 if !batch.flowCounters.isEmpty { try Self.upsertFlowCounters(batch.flowCounters, db) }
             }
@@ -122,10 +123,16 @@ public final class SQLiteStore: ReadingStore {
 
     static let readingInserter = RowInserter(into: "readings (id, t, sensor_ref, metric, value, flags)", columns: 6)
     static let rollupInserter = RowInserter(
-        into: "rollups (sensor_ref, metric, minute, count, sum, min, max, last)", columns: 8,
+        into: "rollups (sensor_ref, metric, minute, count, sum, min, max)", columns: 7,
         upsert: """
             ON CONFLICT (sensor_ref, metric, minute) DO UPDATE SET count = excluded.count, sum = excluded.sum,
-            min = excluded.min, max = excluded.max, last = excluded.last
+            min = excluded.min, max = excluded.max
+            """)
+    static let zoneRollupInserter = RowInserter(
+        into: "zone_rollups (zone, minute, count, sum, min, max)", columns: 6,
+        upsert: """
+            ON CONFLICT (zone, minute) DO UPDATE SET count = excluded.count, sum = excluded.sum,
+            min = excluded.min, max = excluded.max
             """)
     static let sensorInserter = RowInserter(
         into: "sensors (ref, pilot, sensor, zone, kind, registered, first_seen, last_seen)", columns: 8,
@@ -170,7 +177,17 @@ public final class SQLiteStore: ReadingStore {
             row.bind(rollup.sum)
             row.bind(rollup.min)
             row.bind(rollup.max)
-            row.bind(rollup.last)
+        }
+    }
+
+    static func upsertZoneRollups(_ rollups: [ZoneRollupRecord], _ db: Database) throws {
+        try zoneRollupInserter.insert(rollups, db) { rollup, row in
+            row.bind(rollup.zone)
+            row.bind(rollup.minute.milliseconds)
+            row.bind(Int64(rollup.count))
+            row.bind(rollup.sum)
+            row.bind(rollup.min)
+            row.bind(rollup.max)
         }
     }
 

@@ -28,7 +28,8 @@ public struct StoredReading: Sendable, Hashable {
 /// (the store replaces the row) when late readings change it.
 ///
 /// Invariants: `minute` is the start of a UTC minute (a multiple of 60 000 ms); `count > 0`;
-/// `min ≤ last ≤ max` and `min ≤ sum / count ≤ max`.
+/// `min ≤ sum / count ≤ max`. (No `last`: the core's 60 s buckets do not keep one, which is what keeps a
+/// series under 4 KiB.)
 public struct RollupRecord: Sendable, Hashable {
     public var sensorRef: Int32
     public var metric: Metric
@@ -38,13 +39,8 @@ public struct RollupRecord: Sendable, Hashable {
     public var sum: Double
     public var min: Double
     public var max: Double
-    /// The value with the newest event time in the minute.
-    public var last: Double
 
-    public init(
-        sensorRef: Int32, metric: Metric, minute: EventTime, count: Int32, sum: Double, min: Double, max: Double,
-        last: Double
-    ) {
+    public init(sensorRef: Int32, metric: Metric, minute: EventTime, count: Int32, sum: Double, min: Double, max: Double) {
         self.sensorRef = sensorRef
         self.metric = metric
         self.minute = minute
@@ -52,7 +48,27 @@ public struct RollupRecord: Sendable, Hashable {
         self.sum = sum
         self.min = min
         self.max = max
-        self.last = last
+    }
+}
+
+/// The 1-minute aggregate of one zone's density series (samples every 5 s of event time), written like
+/// ``RollupRecord``. Invariants: as for ``RollupRecord``; `zone` is a configured zone id.
+public struct ZoneRollupRecord: Sendable, Hashable {
+    public var zone: String
+    /// The start of the minute.
+    public var minute: EventTime
+    public var count: Int32
+    public var sum: Double
+    public var min: Double
+    public var max: Double
+
+    public init(zone: String, minute: EventTime, count: Int32, sum: Double, min: Double, max: Double) {
+        self.zone = zone
+        self.minute = minute
+        self.count = count
+        self.sum = sum
+        self.min = min
+        self.max = max
     }
 }
 
@@ -144,6 +160,8 @@ public struct StoreBatch: Sendable {
     public var readings: [StoredReading]
     /// 1-minute rollups; a row already stored for the same (sensor, metric, minute) is replaced.
     public var rollups: [RollupRecord]
+    /// 1-minute zone density rollups; replaced like ``rollups``.
+    public var zoneRollups: [ZoneRollupRecord]
     public var rejects: [StoredReject]
     /// Sensor rows to insert or update, keyed by ``SensorRecord/ref``; `firstSeen` only moves earlier and
     /// `lastSeen` only later.
@@ -152,11 +170,12 @@ public struct StoreBatch: Sendable {
     public var flowCounters: [FlowCounterState]
 
     public init(
-        readings: [StoredReading] = [], rollups: [RollupRecord] = [], rejects: [StoredReject] = [],
-        sensors: [SensorRecord] = [], flowCounters: [FlowCounterState] = []
+        readings: [StoredReading] = [], rollups: [RollupRecord] = [], zoneRollups: [ZoneRollupRecord] = [],
+        rejects: [StoredReject] = [], sensors: [SensorRecord] = [], flowCounters: [FlowCounterState] = []
     ) {
         self.readings = readings
         self.rollups = rollups
+        self.zoneRollups = zoneRollups
         self.rejects = rejects
         self.sensors = sensors
         self.flowCounters = flowCounters
@@ -164,7 +183,19 @@ public struct StoreBatch: Sendable {
 
     /// Whether there is nothing to write.
     public var isEmpty: Bool {
-        readings.isEmpty && rollups.isEmpty && rejects.isEmpty && sensors.isEmpty && flowCounters.isEmpty
+        readings.isEmpty && rollups.isEmpty && zoneRollups.isEmpty && rejects.isEmpty && sensors.isEmpty
+            && flowCounters.isEmpty
+    }
+
+    /// Rows of every kind in the batch.
+    public var rowCount: Int {
+        readings.count + rollups.count + zoneRollups.count + rejects.count + sensors.count + flowCounters.count
+    }
+
+    /// Reserves room for `rows` readings (and a share of rejects and rollups).
+    public mutating func reserve(_ rows: Int) {
+        readings.reserveCapacity(rows)
+        rollups.reserveCapacity(rows / 4)
     }
 }
 
@@ -178,18 +209,15 @@ public struct SeriesPoint: Sendable, Hashable {
     public var sum: Double
     public var min: Double
     public var max: Double
-    /// The `last` of the newest minute in the bucket.
-    public var last: Double
 
     public var mean: Double { sum / Double(count) }
 
-    public init(start: EventTime, count: Int, sum: Double, min: Double, max: Double, last: Double) {
+    public init(start: EventTime, count: Int, sum: Double, min: Double, max: Double) {
         self.start = start
         self.count = count
         self.sum = sum
         self.min = min
         self.max = max
-        self.last = last
     }
 }
 

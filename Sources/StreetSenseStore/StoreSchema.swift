@@ -95,10 +95,20 @@ enum StoreSchema {
                     sum REAL NOT NULL,
                     min REAL NOT NULL,
                     max REAL NOT NULL,
-                    last REAL NOT NULL,
                     PRIMARY KEY (sensor_ref, metric, minute)
                 ) WITHOUT ROWID;
                 CREATE INDEX rollups_by_minute ON rollups (minute);
+
+                CREATE TABLE zone_rollups (         -- 1-minute rollups of each zone's density (p/m²)
+                    zone TEXT NOT NULL,
+                    minute INTEGER NOT NULL,
+                    count INTEGER NOT NULL,
+                    sum REAL NOT NULL,
+                    min REAL NOT NULL,
+                    max REAL NOT NULL,
+                    PRIMARY KEY (zone, minute)
+                ) WITHOUT ROWID;
+                CREATE INDEX zone_rollups_by_minute ON zone_rollups (minute);
 
                 CREATE TABLE rejects (              -- bounded: the oldest rows are trimmed
                     id INTEGER PRIMARY KEY AUTOINCREMENT,

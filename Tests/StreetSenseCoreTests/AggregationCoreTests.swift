@@ -129,8 +129,9 @@ extension AggregationCore {
         }
         core.advance(to: at(900))
         let zone = try #require(core.snapshot().zone(id: "kamppi-square"))
-        // Samples at 5, 10, …, 900 s see the count sent at the previous instant: densities 0.00 … 1.79.
-        let samples = (0..<180).map { Double($0) * 4 / 400 }
+        // The sample at instant 5k s is taken after the reading stamped 5k s: density 0.01 k for k = 1…179;
+        // the sample at 900 s still sees the last count (sent at 895 s).
+        let samples = (1...179).map { Double($0) * 4 / 400 } + [179.0 * 4 / 400]
         let oneMinute = zone.windows[WindowLength.oneMinute.rawValue]
         // The 1m window at 900 s holds the samples at 850…900 s (buckets 850–859 … 900–909): 11 samples.
         #expect(oneMinute.count == 11)

@@ -44,7 +44,7 @@ struct RetentionTests {
                     rollups.append(
                         RollupRecord(
                             sensorRef: 1, metric: .people, minute: time(Int64(day) * Self.day + Int64(minute) * 60_000), count: 1,
-                            sum: 2, min: 2, max: 2, last: 2))
+                            sum: 2, min: 2, max: 2))
                 }
             }
             try store.write(StoreBatch(rollups: rollups))

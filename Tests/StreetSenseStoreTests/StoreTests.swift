@@ -153,16 +153,16 @@ struct StoreTests {
     func rollupUpsertReplaces() throws {
         try withStore { store, _ in
             let first = RollupRecord(
-                sensorRef: 4, metric: .pm10, minute: time(60_000), count: 3, sum: 30.5, min: 9.5, max: 11, last: 10)
+                sensorRef: 4, metric: .pm10, minute: time(60_000), count: 3, sum: 30.5, min: 9.5, max: 11)
             let other = RollupRecord(
-                sensorRef: 4, metric: .pm10, minute: time(120_000), count: 1, sum: 7, min: 7, max: 7, last: 7)
+                sensorRef: 4, metric: .pm10, minute: time(120_000), count: 1, sum: 7, min: 7, max: 7)
             try store.write(StoreBatch(rollups: [first, other]))
             let oneMinute = try store.rollupSeries(
                 sensorRef: 4, metric: .pm10, from: time(0), to: time(180_000), step: .seconds(60))
             #expect(
                 oneMinute == [
-                    SeriesPoint(start: time(60_000), count: 3, sum: 30.5, min: 9.5, max: 11, last: 10),
-                    SeriesPoint(start: time(120_000), count: 1, sum: 7, min: 7, max: 7, last: 7),
+                    SeriesPoint(start: time(60_000), count: 3, sum: 30.5, min: 9.5, max: 11),
+                    SeriesPoint(start: time(120_000), count: 1, sum: 7, min: 7, max: 7),
                 ])
             #expect(oneMinute[0].mean == 30.5 / 3)
 
@@ -170,10 +170,9 @@ struct StoreTests {
             replaced.count = 4
             replaced.sum = 42.5
             replaced.min = 9
-            replaced.last = 12
             try store.write(StoreBatch(rollups: [replaced]))
             let after = try store.rollupSeries(sensorRef: 4, metric: .pm10, from: time(60_000), to: time(120_000), step: .seconds(60))
-            #expect(after == [SeriesPoint(start: time(60_000), count: 4, sum: 42.5, min: 9, max: 11, last: 12)])
+            #expect(after == [SeriesPoint(start: time(60_000), count: 4, sum: 42.5, min: 9, max: 11)])
             let rows = try store.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM rollups") }
             #expect(rows == 2)
 
@@ -183,10 +182,33 @@ struct StoreTests {
             again.sum = 1
             again.min = 1
             again.max = 1
-            again.last = 1
             try store.write(StoreBatch(rollups: [replaced, again]))
             let last = try store.rollupSeries(sensorRef: 4, metric: .pm10, from: time(60_000), to: time(120_000), step: .seconds(60))
-            #expect(last == [SeriesPoint(start: time(60_000), count: 1, sum: 1, min: 1, max: 1, last: 1)])
+            #expect(last == [SeriesPoint(start: time(60_000), count: 1, sum: 1, min: 1, max: 1)])
+        }
+    }
+
+    @Test("zone density rollups are replaced per minute and bucketed by step, apart from other zones")
+    func zoneRollups() throws {
+        try withStore { store, _ in
+            var rollups: [ZoneRollupRecord] = []
+            for minute in 0..<10 {
+                let m = Double(minute)
+                rollups.append(ZoneRollupRecord(zone: "kamppi-square", minute: time(Int64(minute) * 60_000), count: 12, sum: m * 12, min: m, max: m + 1))
+                rollups.append(ZoneRollupRecord(zone: "narinkka", minute: time(Int64(minute) * 60_000), count: 12, sum: m * 12 + 100, min: m, max: m + 1))
+            }
+            try store.write(StoreBatch(zoneRollups: rollups))
+            // Minute 4 is rewritten after a late reading.
+            try store.write(StoreBatch(zoneRollups: [ZoneRollupRecord(zone: "kamppi-square", minute: time(240_000), count: 11, sum: 33, min: 2, max: 4)]))
+            let series = try store.zoneDensitySeries(zone: "kamppi-square", from: time(0), to: time(600_000), step: .seconds(300))
+            // Minutes 0–4: counts 12·4 + 11, sums (0+1+2+3)·12 + 33, min 0, max max(4, 4); minutes 5–9: 60 samples.
+            #expect(series == [
+                SeriesPoint(start: time(0), count: 59, sum: 6 * 12 + 33, min: 0, max: 4),
+                SeriesPoint(start: time(300_000), count: 60, sum: Double(5 + 6 + 7 + 8 + 9) * 12, min: 5, max: 10),
+            ])
+            #expect(try store.zoneDensitySeries(zone: "nowhere", from: time(0), to: time(600_000), step: .seconds(60)).isEmpty)
+            let result = try store.enforceRetention(now: time(86_400_000 + 300_000), rawDays: 1, rollupDays: 1)
+            #expect(result.rollupsDeleted == 10)  // minutes 0–4 of both zones
         }
     }
 
@@ -202,7 +224,7 @@ struct StoreTests {
                     rollups.append(
                         RollupRecord(
                             sensorRef: ref, metric: metric, minute: time(Int64(minute) * 60_000), count: Int32(values.count),
-                            sum: values.reduce(0, +), min: values.min()!, max: values.max()!, last: values.last!))
+                            sum: values.reduce(0, +), min: values.min()!, max: values.max()!))
                 }
             }
             try store.write(StoreBatch(rollups: rollups.shuffled(using: &random)))
@@ -214,12 +236,10 @@ struct StoreTests {
             for (start, group) in Dictionary(grouping: mine, by: { $0.minute.milliseconds / 300_000 * 300_000 })
                 .sorted(by: { $0.key < $1.key })
             {
-                let newest = group.max { $0.minute < $1.minute }!
                 expected.append(
                     SeriesPoint(
                         start: EventTime(milliseconds: start), count: group.reduce(0) { $0 + Int($1.count) },
-                        sum: group.reduce(0) { $0 + $1.sum }, min: group.map(\.min).min()!, max: group.map(\.max).max()!,
-                        last: newest.last))
+                        sum: group.reduce(0) { $0 + $1.sum }, min: group.map(\.min).min()!, max: group.map(\.max).max()!))
             }
             let series = try store.rollupSeries(sensorRef: 5, metric: .people, from: from, to: to, step: .seconds(300))
             #expect(series.count >= 6)

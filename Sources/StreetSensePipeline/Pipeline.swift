@@ -1,0 +1,278 @@
+import Logging
+import StreetSenseCore
+import StreetSenseDecoding
+import StreetSenseStore
+
+/// How the pipeline treats time, payloads and batching (the `pipeline:` and parts of the `store:` settings).
+public struct PipelineOptions: Sendable {
+    /// Topic prefix before `/readings/{pilot}/{sensor}`.
+    public var topicPrefix: String
+    public var eventTime: EventTimePolicy
+    /// Largest payload accepted (bytes); larger ones are rejected `payload_too_large`.
+    public var payloadLimit: Int
+    /// Store batches are handed to the writer at this many rows …
+    public var storeBatchRows: Int
+    /// … or when their oldest row is this old (wall time), whichever comes first.
+    public var storeBatchInterval: Duration
+    /// How often a snapshot is published for HTTP readers (wall time).
+    public var snapshotInterval: Duration
+    /// Whether the wall clock advances "now" when it is ahead of the newest event time (live service).
+    /// Offline replay runs on event time alone.
+    public var followsWallClock: Bool
+
+    public init(
+        topicPrefix: String = "streetsense/v1", eventTime: EventTimePolicy = .default, payloadLimit: Int = 65_536,
+        storeBatchRows: Int = 10_000, storeBatchInterval: Duration = .milliseconds(250),
+        snapshotInterval: Duration = .milliseconds(250), followsWallClock: Bool = true
+    ) {
+        self.topicPrefix = topicPrefix
+        self.eventTime = eventTime
+        self.payloadLimit = payloadLimit
+        self.storeBatchRows = storeBatchRows
+        self.storeBatchInterval = storeBatchInterval
+        self.snapshotInterval = snapshotInterval
+        self.followsWallClock = followsWallClock
+    }
+}
+
+/// Decode → route → aggregate, for one owner thread: turns raw messages into core updates and store rows.
+///
+/// Not thread safe by design: exactly one thread calls it (``PipelineRunner`` live, the replay loop offline).
+/// Nothing here waits for HTTP; it waits for the store only through the bounded `deliver` hand-off.
+public final class Pipeline {
+    public private(set) var core: AggregationCore
+    public let options: PipelineOptions
+    private var routes = TopicRoutes()
+    private let topics: ReadingTopic
+    private let decoder: PayloadDecoder
+    private var output = DecodeOutput()
+    private var dispositions: [ReadingDisposition] = []
+    private var pending = StoreBatch()
+    private var pendingSince: ContinuousClock.Instant?
+    private var nextRef: Int32
+    private var rejectLog = RejectLogLimiter(interval: .seconds(60))
+    private let logger: Logger
+    /// Hands a full store batch to the writer (blocking when the writer is behind).
+    private let deliver: (StoreBatch) -> Void
+    private var flowChanged: Set<SensorIndex> = []
+
+    /// - Parameters:
+    ///   - sensors: the registered sensors with their stable store references, and previously seen
+    ///     unregistered sensors (from ``ReadingStore/syncRegistry(zones:sensors:)``).
+    /// - Throws: `ReadingTopic.InvalidPrefix` when the topic prefix cannot be used.
+    public init(
+        zones: [ZoneDefinition], sensors: [SensorDefinition], records: [SensorRecord], options: PipelineOptions,
+        logger: Logger, deliver: @escaping (StoreBatch) -> Void
+    ) throws {
+        let refByAddress = Dictionary(records.map { ($0.address, $0.ref) }, uniquingKeysWith: { a, _ in a })
+        var refs: [Int32] = []
+        var next: Int32 = (records.map(\.ref).max() ?? 0) + 1
+        for sensor in sensors {
+            if let ref = refByAddress[sensor.address] {
+                refs.append(ref)
+            } else {
+                refs.append(next)
+                next += 1
+            }
+        }
+        var core = AggregationCore(zones: zones, sensors: sensors, refs: refs, policy: options.eventTime)
+        for record in records where !record.registered {
+            _ = core.index(of: record.address, registeringWith: record.ref)
+        }
+        self.core = core
+        self.nextRef = next
+        self.options = options
+        self.topics = try ReadingTopic(prefix: options.topicPrefix)
+        self.decoder = PayloadDecoder(maximumPayloadSize: options.payloadLimit, maximumFutureSkew: options.eventTime.maximumFutureSkew)
+        self.logger = logger
+        self.deliver = deliver
+        output.readings.reserveCapacity(64)
+        output.rejects.reserveCapacity(8)
+        dispositions.reserveCapacity(64)
+        pending.reserve(options.storeBatchRows)
+    }
+
+    /// Processes every message of a batch in order.
+    public func process(_ batch: MessageBatch) {
+        batch.bytes.withUnsafeBufferPointer { buffer in
+            let span = buffer.span
+            for entry in batch.entries {
+                process(
+                    topic: span.extracting(entry.topicStart..<(entry.topicStart + entry.topicCount)),
+                    payload: span.extracting(entry.payloadStart..<(entry.payloadStart + entry.payloadCount)),
+                    payloadSize: entry.payloadSize, arrival: entry.arrival
+                )
+            }
+        }
+    }
+
+    /// Processes one message. `payloadSize` is the real size when `payload` is only an excerpt.
+    public func process(topic: Span<UInt8>, payload: Span<UInt8>, payloadSize: Int, arrival: EventTime) {
+        if pendingSince == nil { pendingSince = .now }
+        // Route.
+        let sensor: SensorIndex
+        do throws(Reject) {
+            let ids = try topics.parse(topic)
+            let key = topic.extracting(ids.pilot.lowerBound..<ids.sensor.upperBound)
+            if let known = routes.lookup(key) {
+                sensor = known
+            } else {
+                let address = SensorAddress(pilot: String(utf8: topic.extracting(ids.pilot)), sensor: String(utf8: topic.extracting(ids.sensor)))
+                let isNew = core.index(of: address) == nil
+                sensor = core.index(of: address, registeringWith: self.nextRef)
+                if isNew {
+                    pending.sensors.append(SensorRecord(ref: nextRef, address: address, zone: nil, kind: nil, registered: false, firstSeen: arrival, lastSeen: arrival))
+                    nextRef += 1
+                }
+                routes.insert(key, sensor)
+            }
+        } catch {
+            core.countRejectedMessage(sensor: nil, reason: error.reason)
+            recordReject(error, sensor: nil, topic: topic, payload: payload, arrival: arrival)
+            return
+        }
+        // Decode.
+        output.reset()
+        if payloadSize > options.payloadLimit {
+            let reject = Reject(.payloadTooLarge, "payload is \(payloadSize) bytes; the limit is \(options.payloadLimit)")
+            core.countRejectedMessage(sensor: sensor, reason: reject.reason)
+            recordReject(reject, sensor: sensor, topic: topic, payload: payload, arrival: arrival)
+            return
+        }
+        do throws(Reject) {
+            try decoder.decode(payload, sensor: core.address(of: sensor), arrival: arrival, into: &output)
+        } catch {
+            core.countRejectedMessage(sensor: sensor, reason: error.reason)
+            recordReject(error, sensor: sensor, topic: topic, payload: payload, arrival: arrival)
+            return
+        }
+        for reject in output.rejects {
+            core.countRejectedReading(sensor: sensor, reason: reject.reason)
+            recordReject(reject, sensor: sensor, topic: topic, payload: payload, arrival: arrival)
+        }
+        // Aggregate.
+        dispositions.removeAll(keepingCapacity: true)
+        core.apply(sensor: sensor, readings: output.readings, arrival: arrival, dispositions: &dispositions)
+        let ref = core.ref(of: sensor)
+        var flow = false
+        for d in dispositions {
+            switch d.outcome {
+            case .accepted:
+                pending.readings.append(StoredReading(sensorRef: ref, metric: d.metric, time: d.time, value: d.value, late: false))
+                flow = flow || d.metric == .peopleIn || d.metric == .peopleOut
+            case .late:
+                pending.readings.append(StoredReading(sensorRef: ref, metric: d.metric, time: d.time, value: d.value, late: true))
+            case .duplicate:
+                break
+            case .rejected(let reason):
+                recordReject(Reject(reason, "\(d.metric.name) is not reported by a \(core.kind(of: sensor)?.rawValue ?? "unregistered") sensor"),
+                             sensor: sensor, topic: topic, payload: payload, arrival: arrival)
+            }
+        }
+        if flow, core.isRegistered(sensor) { flowChanged.insert(sensor) }
+        if pending.rowCount >= options.storeBatchRows { flush() }
+    }
+
+    private func recordReject(_ reject: Reject, sensor: SensorIndex?, topic: Span<UInt8>, payload: Span<UInt8>, arrival: EventTime) {
+        let address = sensor.map { core.address(of: $0) }
+        let excerpt = payload.extracting(0..<min(payload.count, MessageBatch.excerptBytes))
+        var payloadBytes: [UInt8] = []
+        excerpt.withUnsafeBufferPointer { payloadBytes.append(contentsOf: $0) }
+        var topicBytes: [UInt8] = []
+        topic.extracting(0..<min(topic.count, 512)).withUnsafeBufferPointer { topicBytes.append(contentsOf: $0) }
+        pending.rejects.append(StoredReject(
+            received: arrival, pilot: address?.pilot, sensor: address?.sensor,
+            topic: String(decoding: topicBytes, as: UTF8.self), payload: payloadBytes,
+            reason: reject.reason, detail: reject.detail))
+        // Logs never carry payload contents: the reason, who, and how many were suppressed.
+        let key = address.map { "\($0.pilot)/\($0.sensor)" } ?? "topic:" + String(decoding: topicBytes.prefix(128), as: UTF8.self)
+        if let suppressed = rejectLog.shouldLog(key: key, at: .now) {
+            logger.warning("rejected message", metadata: [
+                "pilot": .string(address?.pilot ?? "-"), "sensor": .string(address?.sensor ?? "-"),
+                "reason": .string(reject.reason.rawValue), "suppressed_since_last_log": .stringConvertible(suppressed),
+            ])
+        }
+    }
+
+    /// Advances event time to the wall clock if the pipeline follows it; flushes the store batch when due.
+    public func tick(wallClock: EventTime) {
+        if options.followsWallClock { core.advance(to: wallClock) }
+        if let since = pendingSince, since.duration(to: .now) >= options.storeBatchInterval { flush() }
+    }
+
+    /// Hands everything pending to the store: readings, rejects, new sensors, flow state and closed rollups.
+    /// With `final`, every rollup is included, closed or not (shutdown).
+    public func flush(final: Bool = false) {
+        let lateness = options.eventTime.allowedLateness.wholeMilliseconds
+        let cutoff = final ? Int64.max : core.nowMilliseconds &- lateness
+        core.drainChangedMinutes(closedBy: cutoff) { subject, minute, b in
+            switch subject {
+            case .sensor(let ref, let metric):
+                pending.rollups.append(RollupRecord(sensorRef: ref, metric: metric, minute: minute, count: Int32(clamping: b.count), sum: b.sum, min: b.min, max: b.max))
+            case .zoneDensity(let zone):
+                pending.zoneRollups.append(ZoneRollupRecord(zone: zone, minute: minute, count: Int32(clamping: b.count), sum: b.sum, min: b.min, max: b.max))
+            }
+        }
+        for sensor in flowChanged {
+            pending.flowCounters.append(FlowCounterState(sensorRef: core.ref(of: sensor), occupancy: core.flowOccupancy(sensor), asOf: EventTime(milliseconds: core.nowMilliseconds)))
+        }
+        flowChanged.removeAll(keepingCapacity: true)
+        pendingSince = nil
+        guard !pending.isEmpty else { return }
+        let batch = pending
+        pending = StoreBatch()
+        pending.reserve(options.storeBatchRows)
+        deliver(batch)
+    }
+
+    /// A snapshot of the current state.
+    public func snapshot() -> Snapshot { core.snapshot() }
+
+    /// Refills windows and duplicate detection from stored readings after a restart (nothing is stored again,
+    /// and flow occupancies come from `flowStates`, not from replaying counts).
+    public func restore(readings: [StoredReading], sensorsByRef: [Int32: SensorAddress], flowStates: [FlowCounterState]) {
+        var indexByRef: [Int32: SensorIndex] = [:]
+        for (ref, address) in sensorsByRef {
+            if let index = core.index(of: address) { indexByRef[ref] = index }
+        }
+        var scratch: [ReadingDisposition] = []
+        for reading in readings where !reading.late {
+            guard let sensor = indexByRef[reading.sensorRef] else { continue }
+            scratch.removeAll(keepingCapacity: true)
+            core.apply(sensor: sensor, readings: [DecodedReading(metric: reading.metric, value: reading.value, time: reading.time)],
+                       arrival: reading.time, dispositions: &scratch, restoring: true)
+        }
+        for state in flowStates {
+            if let sensor = indexByRef[state.sensorRef] { core.restoreFlowOccupancy(sensor, state.occupancy) }
+        }
+        core.discardChangedMinutes()
+        core.resetCounts()
+    }
+}
+
+/// Decides whether a reject is logged: at most once per `interval` per key, counting what it suppressed.
+struct RejectLogLimiter {
+    let interval: Duration
+    private var lastLogged: [String: (ContinuousClock.Instant, Int)] = [:]
+
+    init(interval: Duration) { self.interval = interval }
+
+    /// Returns the number suppressed since the last log line if this one should be logged, else nil.
+    mutating func shouldLog(key: String, at now: ContinuousClock.Instant) -> Int? {
+        if let (last, suppressed) = lastLogged[key], last.duration(to: now) < interval {
+            lastLogged[key] = (last, suppressed + 1)
+            return nil
+        }
+        let suppressed = lastLogged[key]?.1 ?? 0
+        if lastLogged.count > 100_000 { lastLogged.removeAll(keepingCapacity: true) }
+        lastLogged[key] = (now, 0)
+        return suppressed
+    }
+}
+
+extension String {
+    /// A string from UTF-8 bytes (invalid sequences repaired).
+    init(utf8 span: Span<UInt8>) {
+        self = span.withUnsafeBufferPointer { String(decoding: $0, as: UTF8.self) }
+    }
+}

@@ -1,0 +1,81 @@
+import Foundation
+import Logging
+import StreetSenseCore
+
+/// The single owner of the aggregation state: a thread that takes message batches from the ``IngestQueue``,
+/// runs them through the ``Pipeline``, ticks event time from the wall clock, and publishes snapshots.
+///
+/// Only this thread touches the pipeline after ``start()``; everyone else reads the ``SnapshotBox``.
+public final class PipelineRunner: @unchecked Sendable {
+    // @unchecked: `pipeline` is confined to the runner thread once started (the initializer hands it over and
+    // never touches it again); `queue`, `snapshots` and `stopped` are thread safe.
+    private let pipeline: Pipeline
+    public let queue: IngestQueue
+    public let snapshots: SnapshotBox
+    private let tickInterval: Duration
+    private let done = DispatchSemaphore(value: 0)
+    /// Runs on the runner thread after each snapshot is published (metrics attach here).
+    private let afterTick: (@Sendable (Snapshot) -> Void)?
+
+    public init(pipeline: Pipeline, queue: IngestQueue, snapshots: SnapshotBox, tickInterval: Duration = .milliseconds(50),
+                afterTick: (@Sendable (Snapshot) -> Void)? = nil) {
+        self.pipeline = pipeline
+        self.queue = queue
+        self.snapshots = snapshots
+        self.tickInterval = tickInterval
+        self.afterTick = afterTick
+        snapshots.publish(pipeline.snapshot())
+    }
+
+    /// Starts the thread.
+    public func start() {
+        let thread = Thread { [self] in run() }
+        thread.name = "streetsense-pipeline"
+        thread.start()
+    }
+
+    /// Processes everything already queued, flushes the store batch, publishes a final snapshot and returns.
+    /// Close the producer (the MQTT client) first, so nothing arrives after.
+    public func finish() {
+        queue.close()
+        done.wait()
+        done.signal()
+    }
+
+    private func run() {
+        var recycled: MessageBatch?
+        var nextTick = ContinuousClock.now + tickInterval
+        var nextSnapshot = ContinuousClock.now + pipeline.options.snapshotInterval
+        while true {
+            let wait = max(.zero, ContinuousClock.now.duration(to: nextTick))
+            if let batch = queue.take(recycling: &recycled, timeout: wait) {
+                pipeline.process(batch)
+                recycled = batch
+            } else if queue.isClosedAndEmpty {
+                break
+            }
+            let now = ContinuousClock.now
+            if now >= nextTick {
+                pipeline.tick(wallClock: .now)
+                nextTick = now + tickInterval
+            }
+            if now >= nextSnapshot {
+                let snapshot = pipeline.snapshot()
+                snapshots.publish(snapshot)
+                afterTick?(snapshot)
+                nextSnapshot = now + pipeline.options.snapshotInterval
+            }
+        }
+        pipeline.tick(wallClock: .now)
+        pipeline.flush(final: true)
+        snapshots.publish(pipeline.snapshot())
+        done.signal()
+    }
+}
+
+extension EventTime {
+    /// The wall clock.
+    public static var now: EventTime {
+        EventTime(milliseconds: Int64((Date().timeIntervalSince1970 * 1000).rounded()))
+    }
+}
