@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
@@ -92,8 +93,6 @@ let package = Package(
             name: "StreetSenseHTTP",
             dependencies: [
                 "StreetSenseCore",
-                "StreetSensePipeline",
-                "StreetSenseStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -112,7 +111,10 @@ let package = Package(
                 "Mosquitto",
                 "MosquittoBroker",
                 "StreetSenseSimulation",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -121,6 +123,10 @@ let package = Package(
             name: "streetsense",
             dependencies: [
                 "StreetSenseApp",
+                "StreetSenseConfig",
+                "StreetSenseSimulation",
+                "MosquittoBroker",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

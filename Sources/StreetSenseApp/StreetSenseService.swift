@@ -1,0 +1,244 @@
+import Dispatch
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import StreetSenseConfig
+import StreetSenseCore
+import StreetSenseHTTP
+import StreetSensePipeline
+import StreetSenseStore
+import Synchronization
+import UnixSignals
+
+/// The whole StreetSense service built from one configuration: the SQLite store, the pipeline thread and its
+/// store writer, the MQTT subscription, the HTTP API and the retention job, run by one ServiceLifecycle
+/// `ServiceGroup` with graceful shutdown on SIGTERM and SIGINT.
+///
+/// Start-up order: open and migrate the store, sync the registry, refill the windows from the last hour of
+/// stored readings (so densities do not start from zero), then connect. Shutdown order: HTTP stops, the MQTT
+/// client disconnects (no message arrives after), the pipeline processes what is queued and flushes, the
+/// writer commits every batch, the store closes. Every reading the broker saw acknowledged is committed
+/// before the process exits.
+public final class StreetSenseService: Sendable {
+    public let configuration: StreetSenseConfiguration
+    public let store: SQLiteStore
+    public let snapshots: SnapshotBox
+    public let queue: IngestQueue
+    let runner: PipelineRunner
+    let writer: StoreWriter
+    let ingest: MQTTIngest
+    let logger: Logger
+    private let httpPort = Mutex<Int?>(nil)
+
+    /// How far back stored readings refill the windows at start-up: the longest window plus the lateness.
+    static let restoreHorizon: Duration = .seconds(3600 + 180)
+
+    public init(configuration: StreetSenseConfiguration, logger: Logger) throws {
+        self.configuration = configuration
+        self.logger = logger
+        var storeOptions = SQLiteStore.Options()
+        storeOptions.rejectLimit = configuration.store.rejectsMaxRows
+        try Self.createParentDirectory(of: configuration.store.sqlitePath)
+        let store = try SQLiteStore(path: configuration.store.sqlitePath, options: storeOptions)
+        self.store = store
+        let records = try store.syncRegistry(zones: configuration.zones, sensors: configuration.sensors)
+
+        let writer = StoreWriter(store: store, capacity: 8, logger: logger)
+        self.writer = writer
+        let options = PipelineOptions(configuration)
+        let pipeline = try Pipeline(
+            zones: configuration.zones, sensors: configuration.sensors, records: records, options: options,
+            logger: logger, deliver: { writer.submit($0) })
+
+        // Refill windows, duplicate detection and flow occupancies from what was committed before.
+        let since = EventTime.now - Self.restoreHorizon
+        let recent = try store.recentReadings(since: since)
+        pipeline.restore(
+            readings: recent, sensorsByRef: Dictionary(records.map { ($0.ref, $0.address) }, uniquingKeysWith: { a, _ in a }),
+            flowStates: try store.flowCounters())
+        if !recent.isEmpty {
+            logger.info("restored recent windows from the store", metadata: ["readings": .stringConvertible(recent.count)])
+        }
+
+        let queue = IngestQueue(payloadLimit: configuration.pipeline.maxPayloadBytes)
+        self.queue = queue
+        let snapshots = SnapshotBox()
+        self.snapshots = snapshots
+        self.runner = PipelineRunner(pipeline: pipeline, queue: queue, snapshots: snapshots)
+        self.ingest = try MQTTIngest(settings: configuration.mqtt, queue: queue, logger: logger)
+    }
+
+    /// The port the HTTP server listens on, once it does (useful with port 0).
+    public var boundHTTPPort: Int? { httpPort.withLock { $0 } }
+
+    /// The broker connection, the writer's progress and the snapshot, for readiness and tests.
+    public var brokerConnected: Bool { ingest.connectionState.connected }
+    public var writerStatistics: StoreWriter.Statistics { writer.currentStatistics }
+
+    /// Runs until SIGTERM/SIGINT (or until the surrounding task is cancelled), then shuts down in order.
+    ///
+    /// - Parameter additionalServices: run in the same group and shut down first (the demo's publisher).
+    public func run(
+        gracefulShutdownSignals: [UnixSignal] = [.sigterm, .sigint], additionalServices: [any Service] = [],
+        onHTTPReady: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) async throws {
+        let router = Router()
+        let services = APIServices(
+            snapshots: SnapshotBoxSource(box: snapshots),
+            history: StoreHistory(store: store),
+            readiness: ServiceReadiness(ingest: ingest, writer: writer))
+        APIRoutes(services: services).add(to: router)
+        StatusPage(snapshots: snapshots).add(to: router)
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.http.host, port: configuration.http.port), serverName: "StreetSense"),
+            onServerRunning: { [self] channel in
+                let port = channel.localAddress?.port ?? 0
+                self.httpPort.withLock { $0 = port }
+                await onHTTPReady(port)
+            },
+            logger: logger)
+        let chain = IngestChain(ingest: ingest, runner: runner, writer: writer, store: store, logger: logger)
+        let retention = RetentionJob(
+            store: store, rawDays: configuration.store.rawRetentionDays, rollupDays: configuration.store.rollupRetentionDays, logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: chain, serviceName: "ingest"),
+                    .init(service: app, serviceName: "http"),
+                    .init(service: retention, serviceName: "retention"),
+                ] + additionalServices.map { .init(service: $0) },
+                gracefulShutdownSignals: gracefulShutdownSignals,
+                logger: logger))
+        try await group.run()
+    }
+
+    private static func createParentDirectory(of path: String) throws {
+        guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return }
+        try makeDirectories(String(path[..<slash]))
+    }
+}
+
+extension PipelineOptions {
+    /// The pipeline options of a configuration.
+    init(_ configuration: StreetSenseConfiguration) {
+        self.init(
+            topicPrefix: configuration.mqtt.topicPrefix,
+            eventTime: configuration.pipeline.eventTimePolicy,
+            payloadLimit: configuration.pipeline.maxPayloadBytes,
+            storeBatchRows: configuration.store.batchMaxRows,
+            storeBatchInterval: configuration.store.batchMaxDelay,
+            snapshotInterval: configuration.pipeline.snapshotInterval,
+            followsWallClock: true)
+    }
+}
+
+/// Starts the ingest chain (store writer, pipeline thread, MQTT client) and, on graceful shutdown, stops it
+/// front to back so that everything received is committed.
+struct IngestChain: Service {
+    let ingest: MQTTIngest
+    let runner: PipelineRunner
+    let writer: StoreWriter
+    let store: SQLiteStore
+    let logger: Logger
+
+    func run() async throws {
+        writer.start()
+        runner.start()
+        try ingest.start()
+        try? await gracefulShutdown()
+        logger.info("shutting down: disconnecting, draining the pipeline, committing")
+        await onBlockingThread {
+            ingest.stop()
+            runner.finish()
+            writer.finish()
+        }
+        let statistics = writer.currentStatistics
+        do {
+            try store.close()
+        } catch {
+            logger.error("closing the store failed", metadata: ["error": .string("\(error)")])
+        }
+        logger.info("stopped", metadata: [
+            "readings_committed": .stringConvertible(statistics.readingsCommitted),
+            "batches_committed": .stringConvertible(statistics.batchesCommitted),
+        ])
+    }
+}
+
+/// Deletes raw readings and rollups past their retention once an hour, in small transactions.
+struct RetentionJob: Service {
+    let store: SQLiteStore
+    let rawDays: Int
+    let rollupDays: Int
+    let logger: Logger
+    var interval: Duration = .seconds(3600)
+
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                let result = await onBlockingThread { try? store.enforceRetention(now: .now, rawDays: rawDays, rollupDays: rollupDays) }
+                if let result, result.readingsDeleted + result.rollupsDeleted > 0 {
+                    logger.info("retention", metadata: [
+                        "readings_deleted": .stringConvertible(result.readingsDeleted),
+                        "rollups_deleted": .stringConvertible(result.rollupsDeleted),
+                    ])
+                }
+                try await Task.sleep(for: interval)
+            }
+        }
+    }
+}
+
+/// The API's view of the snapshot box.
+struct SnapshotBoxSource: SnapshotSource {
+    let box: SnapshotBox
+    func currentSnapshot() -> Snapshot { box.snapshot() }
+}
+
+/// `/readyz`: the broker is connected and the store accepts commits.
+struct ServiceReadiness: ReadinessProbe {
+    let ingest: MQTTIngest
+    let writer: StoreWriter
+
+    func readiness() -> [ReadinessCheck] {
+        let broker = ingest.connectionState
+        let store = writer.currentStatistics
+        return [
+            ReadinessCheck(name: "broker", ok: broker.connected, detail: broker.connected ? "connected" : "disconnected: \(broker.lastError ?? "connecting")"),
+            ReadinessCheck(name: "store", ok: store.writable, detail: store.writable ? "writable" : "commits failing: \(store.lastError ?? "unknown")"),
+        ]
+    }
+}
+
+/// Runs blocking work (thread joins, SQLite) on a Dispatch thread instead of the cooperative pool.
+func onBlockingThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(returning: body()) }
+    }
+}
+
+/// `mkdir -p`.
+func makeDirectories(_ path: String) throws {
+    var current = path.hasPrefix("/") ? "" : "."
+    for component in path.split(separator: "/") {
+        current += "/" + component
+        if mkdir(current, 0o755) != 0, errno != EEXIST {
+            throw DirectoryError(path: current, code: errno)
+        }
+    }
+}
+
+/// A directory could not be created.
+struct DirectoryError: Error, CustomStringConvertible {
+    var path: String
+    var code: Int32
+    var description: String { "cannot create directory \(path): \(String(cString: strerror(code)))" }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
