@@ -105,6 +105,7 @@ let package = Package(
             dependencies: [
                 "StreetSenseCore",
                 "StreetSenseConfig",
+                "StreetSenseDecoding",
                 "StreetSensePipeline",
                 "StreetSenseStore",
                 "StreetSenseHTTP",
@@ -184,7 +185,9 @@ let package = Package(
         .testTarget(
             name: "StreetSenseIntegrationTests",
             dependencies: [
-                "StreetSenseApp", "StreetSenseHTTP", "StreetSenseTesting", "Mosquitto", "StreetSenseCore",
+                "StreetSenseApp", "StreetSenseHTTP", "StreetSenseTesting", "Mosquitto", "MosquittoBroker", "StreetSenseCore",
+                "StreetSenseConfig", "StreetSenseStore", "StreetSensePipeline",
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

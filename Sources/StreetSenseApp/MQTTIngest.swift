@@ -2,11 +2,12 @@ import Logging
 import Mosquitto
 import StreetSenseConfig
 import StreetSenseCore
+import StreetSenseDecoding
 import StreetSensePipeline
 import Synchronization
 
 /// The MQTT source of the pipeline: a persistent-session libmosquitto client subscribed at QoS 1 to
-/// `{prefix}/readings/+/+`, whose network thread copies each message into the ``IngestQueue``.
+/// `{prefix}/readings/#`, whose network thread copies each message into the ``IngestQueue``.
 ///
 /// libmosquitto acknowledges a QoS 1 message before its callback runs (eclipse/mosquitto issue 2884), so a
 /// reading is safe once the store batch holding it commits (≤ 250 ms later). When the pipeline is behind, the
@@ -27,7 +28,7 @@ public final class MQTTIngest: Sendable {
 
     public init(settings: MQTTSettings, queue: IngestQueue, logger: Logger) throws {
         self.logger = logger
-        self.filter = settings.topicPrefix + "/readings/+/+"
+        self.filter = try ReadingTopic(prefix: settings.topicPrefix).subscriptionFilter
         let configuration = MosquittoClient.Configuration(settings)
         let state = self.state
         client = try MosquittoClient(

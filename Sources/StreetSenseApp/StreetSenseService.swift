@@ -30,6 +30,7 @@ public final class StreetSenseService: Sendable {
     let ingest: MQTTIngest
     let logger: Logger
     private let httpPort = Mutex<Int?>(nil)
+    private let group = Mutex<ServiceGroup?>(nil)
 
     /// How far back stored readings refill the windows at start-up: the longest window plus the lateness.
     static let restoreHorizon: Duration = .seconds(3600 + 180)
@@ -111,7 +112,13 @@ public final class StreetSenseService: Sendable {
                 ] + additionalServices.map { .init(service: $0) },
                 gracefulShutdownSignals: gracefulShutdownSignals,
                 logger: logger))
+        self.group.withLock { $0 = group }
         try await group.run()
+    }
+
+    /// Starts the same graceful shutdown as SIGTERM (tests, embedding); `run` returns once it is done.
+    public func shutdown() async {
+        if let group = group.withLock({ $0 }) { await group.triggerGracefulShutdown() }
     }
 
     private static func createParentDirectory(of path: String) throws {

@@ -35,8 +35,10 @@ public struct ReadingTopic: Sendable, Hashable {
         self.head = bytes + Array("/readings/".utf8)
     }
 
-    /// The MQTT subscription that receives every reading topic: `{prefix}/readings/+/+`.
-    public var subscriptionFilter: String { prefix + "/readings/+/+" }
+    /// The MQTT subscription that receives every reading topic: `{prefix}/readings/#`. Wider than the valid
+    /// shape (`+/+`) on purpose: a message on a topic with too few or too many levels still arrives and is
+    /// rejected `bad_topic` where its pilot can see it, instead of vanishing at the broker.
+    public var subscriptionFilter: String { prefix + "/readings/#" }
 
     /// The topic of one sensor's readings.
     public func topic(for address: SensorAddress) -> String {

@@ -79,7 +79,7 @@ struct ReadingTopicTests {
     @Test("a configured prefix, the subscription filter and topics for an address")
     func configuredPrefix() throws {
         let custom = try ReadingTopic(prefix: "city/x")
-        #expect(custom.subscriptionFilter == "city/x/readings/+/+")
+        #expect(custom.subscriptionFilter == "city/x/readings/#")
         #expect(custom.topic(for: camera) == "city/x/readings/helsinki/cam-7")
         #expect(try parse("city/x/readings/helsinki/cam-7", with: custom).get() == ("helsinki", "cam-7"))
         #expect(throws: Reject.self) { try custom.parse(Array("streetsense/v1/readings/helsinki/cam-7".utf8).span) }
