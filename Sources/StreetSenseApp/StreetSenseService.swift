@@ -62,7 +62,7 @@ public final class StreetSenseService: Sendable {
             logger.info("restored recent windows from the store", metadata: ["readings": .stringConvertible(recent.count)])
         }
 
-        let queue = IngestQueue(payloadLimit: configuration.pipeline.maxPayloadBytes)
+        let queue = IngestQueue(maximumMessages: configuration.pipeline.queueCapacity, payloadLimit: configuration.pipeline.maxPayloadBytes)
         self.queue = queue
         let snapshots = SnapshotBox()
         self.snapshots = snapshots

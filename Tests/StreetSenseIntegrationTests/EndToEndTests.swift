@@ -126,3 +126,29 @@ private func topic(_ sensor: SensorDefinition) -> String { "streetsense/v1/readi
         try final.close()
     }
 }
+
+@Suite(.serialized) struct ReadinessTests {
+    @Test func readinessFollowsTheBrokerConnection() async throws {
+        let harness = try await ServiceHarness.start(zones: [square], sensors: [camera])
+        let ready = try await harness.json("/readyz")
+        #expect(ready["status"] as? String == "ready")
+
+        try await harness.broker.stop()
+        let notReady = try await harness.eventuallyStatus("/readyz", 503, "readiness to fail while the broker is down")
+        let checks = try #require(notReady["checks"] as? [[String: Any]])
+        #expect(checks.first { $0["name"] as? String == "broker" }?["ok"] as? Bool == false)
+        #expect(checks.first { $0["name"] as? String == "store" }?["ok"] as? Bool == true)
+
+        try await harness.broker.restart()
+        _ = try await harness.eventuallyStatus("/readyz", 200, "readiness to recover after the broker restarts", timeout: .seconds(30))
+        // The persistent session survived: a reading published now is ingested.
+        let publisher = try await TestPublisher.connected(to: harness.broker, protocolVersion: .v5)
+        let t = EventTime.now
+        _ = try publisher.publish(topic: topic(camera), text: #"{"t": "\#(t.rfc3339)", "people": 40}"#)
+        try await publisher.waitForAcknowledgements()
+        _ = try await harness.eventually("/api/v1/zones/kamppi-square", "the reading after the restart") {
+            $0["density_ppm2"] as? Double == 0.1
+        }
+        try await harness.stop()
+    }
+}

@@ -73,6 +73,16 @@ final class ServiceHarness: Sendable {
         return object
     }
 
+    /// Polls a path until it answers with `status`, and returns that JSON document.
+    func eventuallyStatus(_ path: String, _ status: Int, _ what: String, timeout: Duration = .seconds(10)) async throws -> [String: Any] {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let document = try? await json(path, status: status) { return document }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw HarnessError("timed out waiting for \(what): \(path) never answered \(status)")
+    }
+
     /// Polls a JSON document until `condition` holds.
     func eventually(_ path: String, _ what: String, timeout: Duration = .seconds(10), _ condition: ([String: Any]) -> Bool) async throws -> [String: Any] {
         let deadline = ContinuousClock.now + timeout
