@@ -22,13 +22,13 @@ final class StoreHistory: HistorySource {
         return table[address]
     }
 
-    func sensorSeries(_ address: SensorAddress, metric: Metric, from: EventTime, to: EventTime, step: Duration) throws -> [StreetSenseHTTP.SeriesPoint] {
+    func sensorSeries(_ address: SensorAddress, metric: Metric, from: EventTime, to: EventTime, step: Duration) throws -> [SeriesPoint] {
         guard let ref = try ref(of: address) else { return [] }
-        return try store.rollupSeries(sensorRef: ref, metric: metric, from: from, to: to, step: step).map(Self.point)
+        return try store.rollupSeries(sensorRef: ref, metric: metric, from: from, to: to, step: step)
     }
 
-    func zoneDensitySeries(zone: String, from: EventTime, to: EventTime, step: Duration) throws -> [StreetSenseHTTP.SeriesPoint] {
-        try store.zoneDensitySeries(zone: zone, from: from, to: to, step: step).map(Self.point)
+    func zoneDensitySeries(zone: String, from: EventTime, to: EventTime, step: Duration) throws -> [SeriesPoint] {
+        try store.zoneDensitySeries(zone: zone, from: from, to: to, step: step)
     }
 
     func rejects(pilot: String?, reason: RejectReason?, before cursor: Int64?, limit: Int) throws -> [RejectRecord] {
@@ -38,10 +38,6 @@ final class StoreHistory: HistorySource {
                 topic: row.reject.topic, reason: row.reject.reason, detail: row.reject.detail,
                 payloadExcerpt: Self.printable(row.reject.payload))
         }
-    }
-
-    private static func point(_ p: StreetSenseStore.SeriesPoint) -> StreetSenseHTTP.SeriesPoint {
-        StreetSenseHTTP.SeriesPoint(start: p.start, count: p.count, mean: p.mean, min: p.min, max: p.max)
     }
 
     /// The payload as text: valid UTF-8 kept, control characters and invalid bytes escaped as `\xNN`.

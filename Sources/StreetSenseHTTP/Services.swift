@@ -23,25 +23,6 @@ public protocol HistorySource: Sendable {
     func rejects(pilot: String?, reason: RejectReason?, before cursor: Int64?, limit: Int) throws -> [RejectRecord]
 }
 
-/// One bucket of a stored series: the readings whose time falls in `[start, start + step)`.
-///
-/// Invariant: `count > 0` and `min <= mean <= max` (empty buckets are left out, not zero-filled).
-public struct SeriesPoint: Sendable, Hashable {
-    public var start: EventTime
-    public var count: Int
-    public var mean: Double
-    public var min: Double
-    public var max: Double
-
-    public init(start: EventTime, count: Int, mean: Double, min: Double, max: Double) {
-        self.start = start
-        self.count = count
-        self.mean = mean
-        self.min = min
-        self.max = max
-    }
-}
-
 /// One row of the bounded rejects table: what arrived, on which topic, and why it was rejected.
 ///
 /// `payloadExcerpt` is printable text: at most the first KiB of the payload, with bytes that are not UTF-8

@@ -68,51 +68,41 @@ extension SQLiteStore {
     public func rollupSeries(
         sensorRef: Int32, metric: Metric, from: EventTime, to: EventTime, step: Duration
     ) throws(StoreError) -> [SeriesPoint] {
-        let operation = "read series of sensor \(sensorRef) \(metric.name) from \(from) to \(to) step \(step)"
-        let stepMilliseconds = step.wholeMilliseconds
-        guard stepMilliseconds > 0, stepMilliseconds % 60_000 == 0, step == .milliseconds(stepMilliseconds) else {
-            throw StoreError(.invalidArgument, operation: operation, message: "step must be a positive whole number of minutes")
-        }
-        return try run(operation) {
-            guard from < to else { return [] }
-            return try pool.read { db in
-                // Buckets start at multiples of the step (floor division, also before 1970).
-                let statement = try db.cachedStatement(
-                    sql: """
-                        SELECT (minute - ((minute % ?5) + ?5) % ?5) AS start, sum(count), sum(sum), min(min), max(max)
-                        FROM rollups
-                        WHERE sensor_ref = ?1 AND metric = ?2 AND minute >= ?3 AND minute < ?4
-                        GROUP BY start ORDER BY start
-                        """)
-                return try Row.fetchAll(
-                    statement,
-                    arguments: [
-                        Int64(sensorRef), Int64(metric.rawValue), from.milliseconds, to.milliseconds, stepMilliseconds,
-                    ]
-                ).map { row in
-                    SeriesPoint(start: EventTime(milliseconds: row[0]), count: row[1], sum: row[2], min: row[3], max: row[4])
-                }
-            }
-        }
+        try bucketedSeries(
+            "read series of sensor \(sensorRef) \(metric.name) from \(from) to \(to) step \(step)",
+            table: "rollups", key: "sensor_ref = ? AND metric = ?", keyArguments: [Int64(sensorRef), Int64(metric.rawValue)],
+            from: from, to: to, step: step)
     }
 
     public func zoneDensitySeries(zone: String, from: EventTime, to: EventTime, step: Duration) throws(StoreError) -> [SeriesPoint] {
-        let operation = "read density series of zone \(zone) from \(from) to \(to) step \(step)"
+        try bucketedSeries(
+            "read density series of zone \(zone) from \(from) to \(to) step \(step)",
+            table: "zone_rollups", key: "zone = ?", keyArguments: [zone], from: from, to: to, step: step)
+    }
+
+    /// The rows of one rollup series with `from ≤ minute < to`, summed into buckets of `step` that start at
+    /// multiples of the step since the epoch (floor division, also before 1970); empty buckets are omitted.
+    private func bucketedSeries(
+        _ operation: @autoclosure () -> String, table: String, key: String, keyArguments: StatementArguments,
+        from: EventTime, to: EventTime, step: Duration
+    ) throws(StoreError) -> [SeriesPoint] {
         let stepMilliseconds = step.wholeMilliseconds
         guard stepMilliseconds > 0, stepMilliseconds % 60_000 == 0, step == .milliseconds(stepMilliseconds) else {
-            throw StoreError(.invalidArgument, operation: operation, message: "step must be a positive whole number of minutes")
+            throw StoreError(.invalidArgument, operation: operation(), message: "step must be a positive whole number of minutes")
         }
-        return try run(operation) {
+        return try run(operation()) {
             guard from < to else { return [] }
             return try pool.read { db in
                 let statement = try db.cachedStatement(
                     sql: """
-                        SELECT (minute - ((minute % ?4) + ?4) % ?4) AS start, sum(count), sum(sum), min(min), max(max)
-                        FROM zone_rollups
-                        WHERE zone = ?1 AND minute >= ?2 AND minute < ?3
+                        SELECT (minute - ((minute % ?) + ?) % ?) AS start, sum(count), sum(sum), min(min), max(max)
+                        FROM \(table)
+                        WHERE \(key) AND minute >= ? AND minute < ?
                         GROUP BY start ORDER BY start
                         """)
-                return try Row.fetchAll(statement, arguments: [zone, from.milliseconds, to.milliseconds, stepMilliseconds]).map { row in
+                let arguments: StatementArguments = [stepMilliseconds, stepMilliseconds, stepMilliseconds] + keyArguments
+                    + [from.milliseconds, to.milliseconds]
+                return try Row.fetchAll(statement, arguments: arguments).map { row in
                     SeriesPoint(start: EventTime(milliseconds: row[0]), count: row[1], sum: row[2], min: row[3], max: row[4])
                 }
             }

@@ -199,28 +199,6 @@ public struct StoreBatch: Sendable {
     }
 }
 
-/// One bucket of a series aggregated from 1-minute rollups (the `series` endpoints of the API).
-///
-/// Invariant: `count > 0` (empty buckets are not returned); `min ≤ mean ≤ max`.
-public struct SeriesPoint: Sendable, Hashable {
-    /// The start of the bucket: a multiple of the step since the epoch.
-    public var start: EventTime
-    public var count: Int
-    public var sum: Double
-    public var min: Double
-    public var max: Double
-
-    public var mean: Double { sum / Double(count) }
-
-    public init(start: EventTime, count: Int, sum: Double, min: Double, max: Double) {
-        self.start = start
-        self.count = count
-        self.sum = sum
-        self.min = min
-        self.max = max
-    }
-}
-
 /// A stored reject with its row id, the cursor for paging newest first.
 ///
 /// Invariant: ids only grow; a trimmed id is never reused.

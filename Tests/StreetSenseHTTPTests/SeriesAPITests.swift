@@ -4,8 +4,8 @@ import Testing
 
 @Suite struct SeriesAPITests {
     static let points = [
-        SeriesPoint(start: at(-120), count: 6, mean: 11.5, min: 10, max: 13.25),
-        SeriesPoint(start: at(-60), count: 6, mean: 12, min: 12, max: 12),
+        SeriesPoint(start: at(-120), count: 6, sum: 6 * 11.5, min: 10, max: 13.25),
+        SeriesPoint(start: at(-60), count: 6, sum: 6 * 12, min: 12, max: 12),
     ]
 
     @Test func aSensorSeriesDefaultsToTheLastHourInMinutes() async throws {
@@ -53,13 +53,13 @@ import Testing
     }
 
     @Test func aZoneSeriesIsItsDensity() async throws {
-        let history = InMemoryHistory(points: [SeriesPoint(start: at(0), count: 12, mean: 0.39, min: 0.375, max: 0.4)])
+        let history = InMemoryHistory(points: [SeriesPoint(start: at(0), count: 12, sum: 4.5, min: 0.25, max: 0.45)])
         try await withAPI(.testbed(history: history)) { api in
             let series = try await api.json("/api/v1/zones/kamppi-square/series?step=1h")
             #expect(series["metric"]?.string == "density")
             #expect(series["unit"]?.string == "p/m2")
             #expect(series["step_s"]?.int == 3600)
-            #expect(series["points"]?[0]?["mean"]?.double == 0.39)
+            #expect(series["points"]?[0]?["mean"]?.double == 4.5 / 12)
             #expect(history.calls == [.zoneDensitySeries("kamppi-square", from: at(120) - .seconds(3600), to: at(120), step: .seconds(3600))])
             _ = try await api.json("/api/v1/zones/kamppi-square/series?metric=density")
             let problem = try await api.json("/api/v1/zones/kamppi-square/series?metric=pm2_5", status: 400)
