@@ -31,6 +31,12 @@ let package = Package(
             name: "StreetSenseCore",
             swiftSettings: swiftSettings
         ),
+        // The alert engine: rule evaluation and alert lifecycles on event time. Pure: no I/O, no Foundation, no C.
+        .target(
+            name: "StreetSenseAlerts",
+            dependencies: ["StreetSenseCore"],
+            swiftSettings: swiftSettings
+        ),
         // Payload decoders (native JSON, SenML): bytes in, readings or a named reject out. No I/O.
         .target(
             name: "StreetSenseDecoding",
@@ -146,6 +152,8 @@ let package = Package(
         ),
 
         .testTarget(name: "StreetSenseCoreTests", dependencies: ["StreetSenseCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "StreetSenseAlertsTests", dependencies: ["StreetSenseAlerts", "StreetSenseCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "StreetSenseDecodingTests",
             dependencies: ["StreetSenseDecoding", "StreetSenseCore"],

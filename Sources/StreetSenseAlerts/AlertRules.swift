@@ -1,0 +1,193 @@
+import StreetSenseCore
+
+/// When a zone's 1-minute mean density raises, escalates, de-escalates and clears its `crowd_density` alert
+/// (DESIGN §5): the level thresholds (G. Keith Still's bands by default), the hold before a level is
+/// confirmed, and the clear time and hysteresis before it is left.
+///
+/// Severity: elevated = warning, high = major, critical = critical. See ``LevelDebouncer`` for the exact
+/// timing rules. Invariants (the configuration checks them): levels increase, `hold`/`clear` ≥ 0,
+/// `0 ≤ hysteresis < 1`.
+public struct DensityAlertRule: Hashable, Sendable {
+    public var levels: DensityLevels
+    public var hold: Duration
+    public var clear: Duration
+    /// The band below each threshold, as a fraction of it (0.1: elevated at 2.5 is left below 2.25).
+    public var hysteresis: Double
+
+    /// Elevated 2.5, high 3.5, critical 5.0 p/m²; hold 30 s; clear 60 s; hysteresis 10 %.
+    public static let `default` = DensityAlertRule(levels: .default, hold: .seconds(30), clear: .seconds(60), hysteresis: 0.1)
+
+    public init(levels: DensityLevels, hold: Duration, clear: Duration, hysteresis: Double) {
+        self.levels = levels
+        self.hold = hold
+        self.clear = clear
+        self.hysteresis = hysteresis
+    }
+
+    public var thresholds: LevelThresholds {
+        LevelThresholds(levels.elevated, levels.high, levels.critical, comparison: .atOrAbove, hysteresis: hysteresis)
+    }
+}
+
+/// When a zone's density rising too fast raises its `build_up` alert (a `warning`).
+///
+/// The value is the rise in p/m² per 5 minutes. ``AlertEngine/evaluateZone(_:at:windows:into:)`` takes it
+/// as the 5-minute window's `rate_per_minute` × 5 (the least-squares slope of the zone's density samples
+/// over the last 5 minutes); a caller with its own estimate passes it to
+/// ``AlertEngine/evaluateZone(_:at:density1m:buildUpPer5Min:into:)``. Hold, clear and hysteresis work as for
+/// density levels: raised once the rise has been ≥ the limit for `hold`, cleared once it has been below
+/// limit × (1 − hysteresis) for `clear`.
+public struct BuildUpAlertRule: Hashable, Sendable {
+    /// The limit, p/m² per 5 minutes (> 0).
+    public var ppm2Per5Min: Double
+    public var hold: Duration
+    public var clear: Duration
+    public var hysteresis: Double
+
+    /// 1.0 p/m² per 5 minutes; hold 30 s; clear 60 s; hysteresis 10 %.
+    public static let `default` = BuildUpAlertRule(ppm2Per5Min: 1.0, hold: .seconds(30), clear: .seconds(60), hysteresis: 0.1)
+
+    public init(ppm2Per5Min: Double, hold: Duration, clear: Duration, hysteresis: Double) {
+        self.ppm2Per5Min = ppm2Per5Min
+        self.hold = hold
+        self.clear = clear
+        self.hysteresis = hysteresis
+    }
+
+    public var thresholds: LevelThresholds {
+        LevelThresholds(ppm2Per5Min, comparison: .atOrAbove, hysteresis: hysteresis)
+    }
+
+    /// The rise per 5 minutes of a rate per minute.
+    public static func risePer5Minutes(ratePerMinute: Double) -> Double { ratePerMinute * 5 }
+}
+
+/// The alert rules of one zone (the defaults, or its zone type's; the caller resolves overrides).
+public struct ZoneAlertRules: Hashable, Sendable {
+    public var density: DensityAlertRule
+    public var buildUp: BuildUpAlertRule
+
+    public static let `default` = ZoneAlertRules(density: .default, buildUp: .default)
+
+    public init(density: DensityAlertRule, buildUp: BuildUpAlertRule) {
+        self.density = density
+        self.buildUp = buildUp
+    }
+}
+
+/// When a silent sensor raises `sensor_offline` (a `warning`): no reading for `factor` × its median interval
+/// (``IntervalEstimator``), and never sooner than `minimum`. Before a sensor has shown an interval (one
+/// reading so far) its interval is taken to be `assumedInterval`, so a new sensor that reports every 10
+/// minutes is not called offline 5 minutes after its first reading (the deadman false positives users of
+/// comparable systems complain about).
+///
+/// Invariants: `factor ≥ 1`, `minimum > 0`, `assumedInterval > 0`.
+public struct OfflineAlertRule: Hashable, Sendable {
+    public var factor: Double
+    public var minimum: Duration
+    public var assumedInterval: Duration
+
+    /// 3 × the median interval, at least 5 minutes; 5 minutes assumed until an interval is seen (limit 15 min).
+    public static let `default` = OfflineAlertRule(factor: 3, minimum: .seconds(300), assumedInterval: .seconds(300))
+
+    public init(factor: Double, minimum: Duration, assumedInterval: Duration) {
+        self.factor = factor
+        self.minimum = minimum
+        self.assumedInterval = assumedInterval
+    }
+
+    /// The silence (ms) after which a sensor with this median interval (ms; nil: none seen yet) is offline.
+    public func limit(medianInterval: Int64?) -> Int64 {
+        let interval = medianInterval ?? assumedInterval.wholeMilliseconds
+        let scaled = factor * Double(interval)
+        // Clamp before converting: a huge or NaN product must not trap.
+        let limit: Int64 = scaled.isNaN ? 0 : scaled >= 9.0e18 ? 9_000_000_000_000_000_000 : scaled <= 0 ? 0 : Int64(scaled)
+        return Swift.max(minimum.wholeMilliseconds, limit)
+    }
+}
+
+/// A set of metrics, as a bit mask (no allocation).
+public struct MetricSet: Hashable, Sendable {
+    public var bits: UInt32
+
+    public init(_ metrics: [Metric]) {
+        bits = 0
+        for metric in metrics { bits |= 1 << UInt32(metric.rawValue) }
+    }
+
+    public func contains(_ metric: Metric) -> Bool { bits & (1 << UInt32(metric.rawValue)) != 0 }
+
+    /// Every metric that is not a count: air quality and climate.
+    public static let measurements = MetricSet(Metric.allCases.filter { !$0.isCount })
+}
+
+/// When a sensor raises `sensor_faulty` (a `warning`) and when it clears.
+///
+/// Faults: impossible values (out of range, not finite: the caller reports decoder rejects), error codes
+/// (the SDS011's 999.9 and 1999.9 µg/m³ for PM, whether the decoder rejected them or they reached the engine
+/// as readings), and a stuck value: the same value, identically, at every reading of a metric for at least
+/// `stuckAfter`. Stuck detection covers `stuckMetrics` (by default the measurements, not counts: an empty
+/// street really does count 0 for hours), and a humidity of exactly 100 % never counts as stuck (it saturates
+/// for hours in fog and rain). The alert is raised at the first fault and cleared by a good reading once good
+/// readings have been arriving, with no fault and no metric stuck, for `clear`.
+public struct FaultAlertRule: Hashable, Sendable {
+    public var stuckAfter: Duration
+    public var clear: Duration
+    public var stuckMetrics: MetricSet
+
+    /// Stuck after 1 hour; cleared after 10 minutes of good readings (long enough that a sensor emitting the
+    /// odd error code between good readings does not flap).
+    public static let `default` = FaultAlertRule(stuckAfter: .seconds(3600), clear: .seconds(600), stuckMetrics: .measurements)
+
+    public init(stuckAfter: Duration, clear: Duration, stuckMetrics: MetricSet) {
+        self.stuckAfter = stuckAfter
+        self.clear = clear
+        self.stuckMetrics = stuckMetrics
+    }
+
+    /// Whether a value is a known sensor error code (SDS011: 999.9 and 1999.9 µg/m³ for PM2.5 and PM10).
+    public static func isErrorCode(_ value: Double, metric: Metric) -> Bool {
+        (metric == .pm2_5 || metric == .pm10) && (value == 999.9 || value == 1999.9)
+    }
+
+    /// Whether a run of this value may count as stuck.
+    func mayStick(_ metric: Metric, _ value: Double) -> Bool {
+        stuckMetrics.contains(metric) && !(metric == .humidity && value == 100)
+    }
+}
+
+/// The alert rules of one sensor.
+public struct SensorAlertRules: Hashable, Sendable {
+    public var offline: OfflineAlertRule
+    public var faults: FaultAlertRule
+
+    public static let `default` = SensorAlertRules(offline: .default, faults: .default)
+
+    public init(offline: OfflineAlertRule, faults: FaultAlertRule) {
+        self.offline = offline
+        self.faults = faults
+    }
+}
+
+/// When a pollutant's mean raises `air_quality`: from `poor` up, severity by band (poor = warning,
+/// very poor = major, extremely poor = critical), one alert per subject and pollutant.
+///
+/// The means are already averaged over an hour or a day, so there is no hold and no clear time by default;
+/// the hysteresis keeps a mean hovering at a band edge from flapping: a band is left only when the mean falls
+/// below its lower edge × (1 − hysteresis).
+public struct AirQualityAlertRule: Hashable, Sendable {
+    public var index: AirQualityIndex
+    public var hold: Duration
+    public var clear: Duration
+    public var hysteresis: Double
+
+    /// The `eea-2024` table; no hold, no clear time; hysteresis 10 %.
+    public static let `default` = AirQualityAlertRule(index: .eea2024, hold: .zero, clear: .zero, hysteresis: 0.1)
+
+    public init(index: AirQualityIndex, hold: Duration, clear: Duration, hysteresis: Double) {
+        self.index = index
+        self.hold = hold
+        self.clear = clear
+        self.hysteresis = hysteresis
+    }
+}
