@@ -33,6 +33,28 @@ public struct ReadingDisposition: Sendable, Hashable {
     }
 }
 
+/// One zone density sample as the alert rules see it: taken at a sample instant, after every reading with
+/// t ≤ that instant and before any later one.
+public struct ZoneSample: Sendable, Hashable {
+    /// The zone's position in the configuration (and in ``Snapshot/zones``).
+    public var zoneIndex: Int
+    public var instant: EventTime
+    /// The density at the instant; nil when no fresh sensor covers the zone.
+    public var density: Double?
+    /// The 1-minute window of the density series at the instant.
+    public var oneMinute: WindowSummary
+    /// The 5-minute window of the density series at the instant (its `ratePerMinute` drives build-up alerts).
+    public var fiveMinutes: WindowSummary
+
+    public init(zoneIndex: Int, instant: EventTime, density: Double?, oneMinute: WindowSummary, fiveMinutes: WindowSummary) {
+        self.zoneIndex = zoneIndex
+        self.instant = instant
+        self.density = density
+        self.oneMinute = oneMinute
+        self.fiveMinutes = fiveMinutes
+    }
+}
+
 /// Whose 1-minute rollup a changed bucket belongs to.
 public enum RollupSubject: Sendable, Hashable {
     /// A sensor's metric; `ref` is the sensor's stable store reference given at registration.
@@ -70,6 +92,10 @@ public struct AggregationCore: Sendable {
     /// For each series, the sensor (≥ 0) or zone (−1 − zone index) that owns it, and its metric.
     var seriesOwner: [(owner: Int32, metric: Metric)] = []
     public private(set) var totals = IngestCounts()
+    /// Whether zone samples are kept for ``drainZoneSamples(_:)`` (the alert engine's input). Off by default so
+    /// that a core nobody drains does not grow.
+    public var recordsZoneSamples = false
+    private var zoneSamples: [ZoneSample] = []
 
     /// Creates a core for a registry. `refs` gives each sensor its stable store reference (same order as
     /// `sensors`; defaults to the position).
@@ -235,9 +261,21 @@ public struct AggregationCore: Sendable {
 
     private mutating func sampleZone(_ z: Int, at instant: Int64) {
         let estimate = zoneEstimate(z, at: instant)
-        guard let density = estimate.density else { return }
-        _ = series.record(zones[z].densitySeries, time: instant, value: density, lateness: 0)
-        zones[z].samples.append(instant: instant, value: density)
+        if let density = estimate.density {
+            _ = series.record(zones[z].densitySeries, time: instant, value: density, lateness: 0)
+            zones[z].samples.append(instant: instant, value: density)
+        }
+        if recordsZoneSamples {
+            let (oneMinute, fiveMinutes) = series.fineWindows(zones[z].densitySeries, at: instant)
+            zoneSamples.append(ZoneSample(zoneIndex: z, instant: EventTime(milliseconds: instant), density: estimate.density,
+                                          oneMinute: oneMinute, fiveMinutes: fiveMinutes))
+        }
+    }
+
+    /// Hands every zone sample taken since the last call to `body`, in time order, and forgets them.
+    public mutating func drainZoneSamples(_ body: (ZoneSample) -> Void) {
+        for sample in zoneSamples { body(sample) }
+        zoneSamples.removeAll(keepingCapacity: true)
     }
 
     // MARK: Zone density

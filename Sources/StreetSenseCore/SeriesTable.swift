@@ -141,6 +141,13 @@ public struct SeriesTable: Sendable {
     ///
     /// A window of length w at T holds the buckets from the one containing T back to w / width − 1 before it.
     public func windows(_ series: SeriesID, at now: Int64) -> [WindowSummary] {
+        let (oneMinute, fiveMinutes) = fineWindows(series, at: now)
+        let (fifteenMinutes, oneHour) = coarseWindows(series, at: now)
+        return [oneMinute, fiveMinutes, fifteenMinutes, oneHour]
+    }
+
+    /// The 1- and 5-minute windows of a series at `now` (ms), without allocating.
+    public func fineWindows(_ series: SeriesID, at now: Int64) -> (oneMinute: WindowSummary, fiveMinutes: WindowSummary) {
         let s = Int(series.rawValue)
         var fineShort = WindowAccumulator(), fineLong = WindowAccumulator()
         let fineNow = RingGeometry.epoch(of: now, width: RingGeometry.fineWidth)
@@ -152,6 +159,12 @@ public struct SeriesTable: Sendable {
             fineLong.add(b, x: x)
             if age < 6 { fineShort.add(b, x: x) }
         }
+        return (fineShort.summary, fineLong.summary)
+    }
+
+    /// The 15-minute and 1-hour windows of a series at `now` (ms), without allocating.
+    public func coarseWindows(_ series: SeriesID, at now: Int64) -> (fifteenMinutes: WindowSummary, oneHour: WindowSummary) {
+        let s = Int(series.rawValue)
         var coarseShort = WindowAccumulator(), coarseLong = WindowAccumulator()
         let coarseNow = RingGeometry.epoch(of: now, width: RingGeometry.coarseWidth)
         for slot in 0..<RingGeometry.coarseSlots {
@@ -162,7 +175,7 @@ public struct SeriesTable: Sendable {
             coarseLong.add(b, x: x)
             if age < 15 { coarseShort.add(b, x: x) }
         }
-        return [fineShort.summary, fineLong.summary, coarseShort.summary, coarseLong.summary]
+        return (coarseShort.summary, coarseLong.summary)
     }
 
     /// The 1-minute bucket of a series for a coarse epoch, if the ring still holds it.

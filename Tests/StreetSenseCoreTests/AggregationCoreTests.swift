@@ -182,3 +182,44 @@ extension AggregationCore {
         #expect(subjects.keys.contains(.zoneDensity(zone: "esplanadi")) == false)
     }
 }
+
+@Suite struct ZoneSampleTests {
+    @Test func samplesCarryTheWindowsAtTheirInstant() throws {
+        var core = AggregationCore(zones: [square], sensors: [camera])
+        core.recordsZoneSamples = true
+        // 2.5 p/m² from 0 s, 3.0 p/m² from 30 s.
+        _ = core.send(camera.address, [(.people, 1000)], at: at(0))
+        _ = core.send(camera.address, [(.people, 1200)], at: at(30))
+        core.advance(to: at(60))
+        var samples: [ZoneSample] = []
+        core.drainZoneSamples { samples.append($0) }
+        // Instants 0 (after the reading stamped 0 s), 5, …, 60.
+        #expect(samples.map(\.instant) == stride(from: 0.0, through: 60, by: 5).map { at($0) })
+        #expect(samples.map(\.density) == (0...12).map { $0 < 6 ? 2.5 : 3.0 })
+        // At 60 s the 1m window holds the samples of buckets 10–19 … 60–69: 10, 15, 20, 25 (2.5) and 30 … 60 (3.0).
+        let last = try #require(samples.last)
+        #expect(last.oneMinute.count == 11)
+        #expect(last.oneMinute.mean == (4 * 2.5 + 7 * 3.0) / 11)
+        #expect(last.fiveMinutes.count == 13)
+        // Drained samples are gone; a core that does not record keeps nothing.
+        var again = 0
+        core.drainZoneSamples { _ in again += 1 }
+        #expect(again == 0)
+        var quiet = AggregationCore(zones: [square], sensors: [camera])
+        _ = quiet.send(camera.address, [(.people, 1000)], at: at(0))
+        quiet.advance(to: at(60))
+        quiet.drainZoneSamples { _ in again += 1 }
+        #expect(again == 0)
+    }
+
+    @Test func aZoneWithoutFreshSensorsIsSampledAsUnknown() {
+        var core = AggregationCore(zones: [square], sensors: [camera])
+        core.recordsZoneSamples = true
+        _ = core.send(camera.address, [(.people, 100)], at: at(0))
+        core.advance(to: at(305))
+        var last: ZoneSample?
+        core.drainZoneSamples { last = $0 }
+        #expect(last?.instant == at(305))
+        #expect(last?.density == nil)
+    }
+}
