@@ -117,7 +117,7 @@ struct Demo: AsyncParsableCommand {
         do {
             let service = try StreetSenseService(configuration: configuration, logger: logger)
             try await service.run(additionalServices: [publisher], onHTTPReady: { port in
-                print("""
+                printNow("""
 
                     StreetSense demo is running (broker on 127.0.0.1:\(broker.port), festival surge in \(surgeZone)).
                       Dashboard: http://127.0.0.1:\(port)/
@@ -144,6 +144,11 @@ func loadConfiguration(_ path: String) throws -> StreetSenseConfiguration {
         for diagnostic in error.diagnostics { printError(diagnostic.description) }
         throw ExitCode(1)
     }
+}
+
+/// Writes a line to standard output at once (unbuffered), so it shows even when the output is a pipe or a file.
+func printNow(_ text: String) {
+    FileHandle.standardOutput.write(Data((text + "\n").utf8))
 }
 
 func printError(_ line: String) {
