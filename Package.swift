@@ -75,6 +75,7 @@ let package = Package(
             name: "StreetSenseStore",
             dependencies: [
                 "StreetSenseCore",
+                "StreetSenseAlerts",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,7 +1,8 @@
+import StreetSenseAlerts
 import StreetSenseCore
 
-/// The durable store of StreetSense (DESIGN §6): readings, 1-minute rollups, rejects, the sensor registry and
-/// flow counter states, behind one protocol so that a PostgreSQL backend can follow ``SQLiteStore``.
+/// The durable store of StreetSense (DESIGN §6): readings, 1-minute rollups, rejects, the sensor registry,
+/// flow counter states and alerts with their events, behind one protocol so that a PostgreSQL backend can follow ``SQLiteStore``.
 ///
 /// Threading contract:
 /// - **One writer.** ``write(_:)`` and ``syncRegistry(zones:sensors:)`` are called from the pipeline's single
@@ -31,6 +32,9 @@ public protocol ReadingStore: Sendable {
 
     /// Deletes raw readings older than `rawDays` days and rollups older than `rollupDays` days before `now`,
     /// in chunks of bounded size, each in its own short transaction.
+    ///
+    /// Alerts and their events are not subject to retention: they are kept for good (a few rows per
+    /// transition, and the record of what operators were told).
     func enforceRetention(now: EventTime, rawDays: Int, rollupDays: Int) throws(StoreError) -> RetentionResult
 
     // MARK: Restart
@@ -45,6 +49,15 @@ public protocol ReadingStore: Sendable {
 
     /// The last committed state of every flow counter (see ``FlowCounterState``).
     func flowCounters() throws(StoreError) -> [FlowCounterState]
+
+    /// Every active alert, oldest first, rebuilt with `AlertLifecycle(restoringID:…)` (acknowledgement
+    /// included): what `AlertEngine.restore(activeAlerts:lastEventID:at:into:)` takes at start-up. Fails with
+    /// ``StoreError/Code/corrupt`` if a stored alert cannot be restored.
+    func activeAlerts() throws(StoreError) -> [AlertLifecycle]
+
+    /// The id of the newest stored alert event, or nil if there is none: where the engine's event ids
+    /// continue after a restart.
+    func lastAlertEventID() throws(StoreError) -> AlertEventID?
 
     // MARK: Queries
 
@@ -74,6 +87,27 @@ public protocol ReadingStore: Sendable {
 
     /// Every sensor record, ordered by ref.
     func sensors() throws(StoreError) -> [SensorRecord]
+
+    // MARK: Alerts (kept for good: not subject to retention)
+
+    /// Alerts matching `filter`, newest first (by id), with ids below `cursor` (the id of the last alert of
+    /// the previous page); at most `limit`. Paging from `nil` until a short page visits every matching alert
+    /// once: ids never change, so no alert is skipped or repeated (one that stops matching between pages,
+    /// say by clearing under a `state = active` filter, is simply not returned again).
+    func alerts(filter: AlertFilter, before cursor: AlertID?, limit: Int) throws(StoreError) -> [StoredAlert]
+
+    /// One alert, or nil if no alert has this id.
+    func alert(id: AlertID) throws(StoreError) -> StoredAlert?
+
+    /// The history of one alert, oldest first (empty if there is no such alert). Read after ``alert(id:)``,
+    /// it holds at least every event that the row reflects.
+    func alertEvents(alertID: AlertID) throws(StoreError) -> [AlertEvent]
+
+    /// The events with ids strictly greater than `eventID`, ascending, at most `limit`: the SSE resume after
+    /// `Last-Event-ID`. Event ids are committed in increasing order (the schema refuses any other), so
+    /// repeating the call from the last id returned yields every later event exactly once: no gaps, no
+    /// repeats.
+    func alertEvents(after eventID: AlertEventID, limit: Int) throws(StoreError) -> [AlertEvent]
 
     /// The number of raw readings stored.
     func storedReadingCount() throws(StoreError) -> Int

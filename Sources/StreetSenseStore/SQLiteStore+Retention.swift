@@ -7,7 +7,8 @@ extension SQLiteStore {
     /// Every transaction deletes at most ``Options/retentionChunkRows`` rows (or scans that many readings), so
     /// the writer, whose transactions queue behind it, never waits for more than one short chunk. Safe to
     /// call from a background thread while the writer runs. Readings whose whole block is expired go by
-    /// id range; blocks that straddle the cutoff (late or backfilled readings) are scanned once.
+    /// id range; blocks that straddle the cutoff (late or backfilled readings) are scanned once. Alerts and
+    /// alert events are not touched: they are kept for good.
     public func enforceRetention(now: EventTime, rawDays: Int, rollupDays: Int) throws(StoreError) -> RetentionResult {
         let operation = "enforce retention (raw \(rawDays) d, rollups \(rollupDays) d)"
         guard rawDays >= 0, rollupDays >= 0 else {

@@ -112,13 +112,15 @@ public final class SQLiteStore: ReadingStore {
                 if !batch.zoneRollups.isEmpty { try Self.upsertZoneRollups(batch.zoneRollups, db) }
                 if !batch.rejects.isEmpty { try Self.insertRejects(batch.rejects, limit: options.rejectLimit, db) }
                 if !batch.flowCounters.isEmpty { try Self.upsertFlowCounters(batch.flowCounters, db) }
+                if !batch.alertEvents.isEmpty { try Self.writeAlertEvents(batch.alertEvents, db) }
             }
         }
     }
 
     private static func describe(_ batch: StoreBatch) -> String {
         "write batch (\(batch.readings.count) readings, \(batch.rollups.count) rollups, \(batch.rejects.count) "
-            + "rejects, \(batch.sensors.count) sensors, \(batch.flowCounters.count) flow counters)"
+            + "rejects, \(batch.sensors.count) sensors, \(batch.flowCounters.count) flow counters, "
+            + "\(batch.alertEvents.count) alert events)"
     }
 
     static let readingInserter = RowInserter(into: "readings (id, t, sensor_ref, metric, value, flags)", columns: 6)

@@ -1,3 +1,4 @@
+import StreetSenseAlerts
 import StreetSenseCore
 
 /// One reading as the store keeps it: a sensor's small integer ref instead of its address, the metric, the
@@ -155,7 +156,8 @@ public struct FlowCounterState: Sendable, Hashable {
 /// Everything the writer commits at once: one ``ReadingStore/write(_:)`` call is one transaction, so a batch
 /// is either stored whole or not at all.
 ///
-/// Sensor upserts are applied first, so a batch may carry a newly seen sensor and its first readings.
+/// Sensor upserts are applied first, so a batch may carry a newly seen sensor and its first readings. Alert
+/// events are applied last, in their order.
 public struct StoreBatch: Sendable {
     public var readings: [StoredReading]
     /// 1-minute rollups; a row already stored for the same (sensor, metric, minute) is replaced.
@@ -168,10 +170,16 @@ public struct StoreBatch: Sendable {
     public var sensors: [SensorRecord]
     /// Flow counter states after applying this batch's readings.
     public var flowCounters: [FlowCounterState]
+    /// Alert transitions from the alert engine, in the order it produced them (ascending ids, each above
+    /// every id already stored). Each one appends an `alert_events` row and brings its alert's `alerts` row
+    /// up to date (a `raised` event inserts it); an event the store refuses fails the whole batch with
+    /// ``StoreError/Code/constraintViolation``.
+    public var alertEvents: [AlertEvent]
 
     public init(
         readings: [StoredReading] = [], rollups: [RollupRecord] = [], zoneRollups: [ZoneRollupRecord] = [],
-        rejects: [StoredReject] = [], sensors: [SensorRecord] = [], flowCounters: [FlowCounterState] = []
+        rejects: [StoredReject] = [], sensors: [SensorRecord] = [], flowCounters: [FlowCounterState] = [],
+        alertEvents: [AlertEvent] = []
     ) {
         self.readings = readings
         self.rollups = rollups
@@ -179,17 +187,19 @@ public struct StoreBatch: Sendable {
         self.rejects = rejects
         self.sensors = sensors
         self.flowCounters = flowCounters
+        self.alertEvents = alertEvents
     }
 
     /// Whether there is nothing to write.
     public var isEmpty: Bool {
         readings.isEmpty && rollups.isEmpty && zoneRollups.isEmpty && rejects.isEmpty && sensors.isEmpty
-            && flowCounters.isEmpty
+            && flowCounters.isEmpty && alertEvents.isEmpty
     }
 
-    /// Rows of every kind in the batch.
+    /// Rows of every kind in the batch (an alert event counts once, though it also updates its alert).
     public var rowCount: Int {
         readings.count + rollups.count + zoneRollups.count + rejects.count + sensors.count + flowCounters.count
+            + alertEvents.count
     }
 
     /// Reserves room for `rows` readings (and a share of rejects and rollups).
@@ -226,7 +236,7 @@ public struct RejectCount: Sendable, Hashable {
     }
 }
 
-/// What one ``ReadingStore/enforceRetention(now:rawDays:rollupDays:)`` run removed.
+/// What one ``ReadingStore/enforceRetention(now:rawDays:rollupDays:)`` run removed (alerts are never removed).
 public struct RetentionResult: Sendable, Hashable {
     public var readingsDeleted: Int
     public var rollupsDeleted: Int

@@ -3,12 +3,16 @@ import StreetSenseCore
 
 /// The versioned schema of the SQLite store, applied with GRDB's `DatabaseMigrator`.
 ///
-/// Migrations are append-only: a released migration is never edited; changes go in a new one (`v2` will add
-/// `alerts` and `alert_events`). Encodings that the tables rely on, and that must never change:
+/// Migrations are append-only: a released migration is never edited; changes go in a new one. `v1` holds
+/// readings, rollups, the registry and rejects; `v2` adds `alerts` and `alert_events`. Encodings that the
+/// tables rely on, and that must never change:
 /// - times are `INTEGER` milliseconds since the Unix epoch (``EventTime``);
 /// - `metric` is the ``Metric`` raw value (the `metrics` table names them for ad-hoc SQL);
 /// - reject reasons and sensor kinds are their wire names (``RejectReason``, ``SensorKind`` raw values);
-/// - `readings.flags` bit 0 is "late".
+/// - `readings.flags` bit 0 is "late";
+/// - alert rules, subject kinds, severities, states, transitions and faults are their API names (the raw
+///   values of `AlertRule`, `AlertSubjectKind`, `AlertSeverity`, `AlertState`, `AlertTransition`,
+///   `SensorFault`); a sensor subject's id is `pilot/sensor`.
 ///
 /// The `readings` table is built for append speed (DESIGN §9): a rowid table keyed by an id in arrival
 /// order, with no secondary index. `reading_blocks` maps each written range of ids to the event times it
@@ -18,6 +22,7 @@ enum StoreSchema {
     static let migrator: DatabaseMigrator = {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1", migrate: createVersion1)
+        migrator.registerMigration("v2", migrate: createVersion2)
         return migrator
     }()
 
@@ -137,6 +142,96 @@ enum StoreSchema {
                 );
                 """)
         try nameMetrics(db)
+    }
+
+    /// Alerts (DESIGN §5): one `alerts` row per alert, kept current from its events, and `alert_events`, the
+    /// append-only log of every transition, keyed by the engine's event id (the SSE event id).
+    ///
+    /// An alert's rule, subject, metric and fault never change, so they are stored once, in `alerts`; an event
+    /// row holds what changes per transition. Triggers keep the invariants the SSE resume and the restore rely
+    /// on, whoever writes: event ids only grow (a reader that has seen id N never later finds a smaller
+    /// one), a cleared alert is final, an acknowledgement is never replaced, an alert keeps its identity and
+    /// its `updated_at` never goes back. Alerts are not subject to raw retention: both tables are kept.
+    private static func createVersion2(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                CREATE TABLE alerts (
+                    id INTEGER PRIMARY KEY,         -- the id of its raised event
+                    rule TEXT NOT NULL,
+                    subject_kind TEXT NOT NULL,     -- zone | sensor
+                    subject_id TEXT NOT NULL,       -- zone id, or pilot/sensor
+                    metric INTEGER,                 -- Metric raw value: the pollutant, or the faulty metric
+                    fault TEXT,                     -- sensor_faulty alerts only
+                    severity TEXT NOT NULL CHECK (severity IN ('warning', 'major', 'critical')),
+                    state TEXT NOT NULL CHECK (state IN ('active', 'cleared')),
+                    acknowledged_by TEXT,
+                    acknowledged_at INTEGER,
+                    ack_note TEXT,
+                    raised_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL,
+                    cleared_at INTEGER,
+                    peak_value REAL NOT NULL,
+                    last_value REAL NOT NULL,
+                    last_event_id INTEGER NOT NULL, -- the newest event this row reflects
+                    CHECK ((state = 'cleared') = (cleared_at IS NOT NULL)),
+                    CHECK ((acknowledged_by IS NULL) = (acknowledged_at IS NULL)),
+                    CHECK (acknowledged_by IS NOT NULL OR ack_note IS NULL),
+                    CHECK (raised_at <= updated_at),
+                    CHECK (last_event_id >= id)
+                );
+                CREATE INDEX alerts_by_state ON alerts (state, id);
+                CREATE INDEX alerts_by_subject ON alerts (subject_kind, subject_id, id);
+                CREATE INDEX alerts_by_severity ON alerts (severity, id);
+                -- "raised or updated at/after t" is updated_at >= t, because raised_at <= updated_at.
+                CREATE INDEX alerts_by_updated_at ON alerts (updated_at);
+
+                CREATE TRIGGER alerts_keep_their_identity
+                BEFORE UPDATE OF rule, subject_kind, subject_id, metric, fault, raised_at ON alerts
+                WHEN NEW.rule IS NOT OLD.rule OR NEW.subject_kind IS NOT OLD.subject_kind
+                    OR NEW.subject_id IS NOT OLD.subject_id OR NEW.metric IS NOT OLD.metric
+                    OR NEW.fault IS NOT OLD.fault OR NEW.raised_at IS NOT OLD.raised_at
+                BEGIN
+                    SELECT RAISE(ABORT, 'an alert keeps its rule, subject, metric, fault and raised_at');
+                END;
+                CREATE TRIGGER alerts_stay_cleared BEFORE UPDATE ON alerts WHEN OLD.state = 'cleared'
+                BEGIN
+                    SELECT RAISE(ABORT, 'a cleared alert never changes');
+                END;
+                CREATE TRIGGER alerts_keep_their_acknowledgement BEFORE UPDATE ON alerts
+                WHEN OLD.acknowledged_by IS NOT NULL AND (NEW.acknowledged_by IS NOT OLD.acknowledged_by
+                    OR NEW.acknowledged_at IS NOT OLD.acknowledged_at OR NEW.ack_note IS NOT OLD.ack_note)
+                BEGIN
+                    SELECT RAISE(ABORT, 'an acknowledgement is never replaced');
+                END;
+                CREATE TRIGGER alerts_move_forward BEFORE UPDATE ON alerts
+                WHEN NEW.updated_at < OLD.updated_at OR NEW.last_event_id <= OLD.last_event_id
+                BEGIN
+                    SELECT RAISE(ABORT, 'an alert only moves forward in time and events');
+                END;
+
+                CREATE TABLE alert_events (         -- append-only; never trimmed
+                    id INTEGER PRIMARY KEY,         -- the engine's event id: increasing, never reused
+                    alert_id INTEGER NOT NULL REFERENCES alerts (id),
+                    transition TEXT NOT NULL,
+                    severity TEXT NOT NULL CHECK (severity IN ('warning', 'major', 'critical')),
+                    at INTEGER NOT NULL,
+                    value REAL NOT NULL,
+                    peak REAL NOT NULL,
+                    acknowledged_by TEXT,           -- the alert's acknowledgement after this transition
+                    acknowledged_at INTEGER,
+                    ack_note TEXT,
+                    CHECK ((transition = 'raised') = (alert_id = id)),
+                    CHECK (alert_id <= id),
+                    CHECK ((acknowledged_by IS NULL) = (acknowledged_at IS NULL)),
+                    CHECK (acknowledged_by IS NOT NULL OR ack_note IS NULL)
+                );
+                CREATE INDEX alert_events_by_alert ON alert_events (alert_id, id);
+                CREATE TRIGGER alert_event_ids_increase BEFORE INSERT ON alert_events
+                WHEN NEW.id <= (SELECT max(id) FROM alert_events)
+                BEGIN
+                    SELECT RAISE(ABORT, 'alert event ids must increase');
+                END;
+                """)
     }
 
     /// Records the name of every metric id, so that new metrics are named too.

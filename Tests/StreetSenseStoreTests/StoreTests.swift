@@ -7,15 +7,15 @@ import Testing
 
 @Suite("SQLite store: schema, writes and queries")
 struct StoreTests {
-    @Test("an empty file is migrated to v1 with WAL and synchronous=FULL")
+    @Test("an empty file is migrated to v2 with WAL and synchronous=FULL")
     func migratesFromEmpty() throws {
         try withStore { store, directory in
             let tables = try store.pool.read { db in
                 try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
             }
             for table in [
-                "flow_counters", "meta", "metrics", "reading_blocks", "readings", "reject_counts", "rejects", "rollups",
-                "sensors", "zones",
+                "alert_events", "alerts", "flow_counters", "meta", "metrics", "reading_blocks", "readings", "reject_counts",
+                "rejects", "rollups", "sensors", "zones",
             ] {
                 #expect(tables.contains(table), "missing table \(table)")
             }
@@ -28,7 +28,7 @@ struct StoreTests {
             }
             #expect(journal == "wal")
             #expect(synchronous == 2)  // FULL
-            #expect(migrations == ["v1"])
+            #expect(migrations == ["v1", "v2"])
             let metricNames = try store.pool.read { db in
                 try String.fetchAll(db, sql: "SELECT name FROM metrics ORDER BY id")
             }
