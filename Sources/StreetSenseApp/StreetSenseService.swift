@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import ServiceLifecycle
+import StreetSenseAlerts
 import StreetSenseConfig
 import StreetSenseCore
 import StreetSenseHTTP
@@ -48,16 +49,21 @@ public final class StreetSenseService: Sendable {
         let writer = StoreWriter(store: store, capacity: 8, logger: logger)
         self.writer = writer
         let options = PipelineOptions(configuration)
+        let zoneRules = configuration.zones.map { ZoneAlertRules(configuration.crowdRules(forZone: $0.id)) }
         let pipeline = try Pipeline(
             zones: configuration.zones, sensors: configuration.sensors, records: records, options: options,
-            logger: logger, deliver: { writer.submit($0) })
+            zoneRules: zoneRules, logger: logger, deliver: { writer.submit($0) })
 
         // Refill windows, duplicate detection and flow occupancies from what was committed before.
         let since = EventTime.now - Self.restoreHorizon
         let recent = try store.recentReadings(since: since)
-        pipeline.restore(
+        let activeAlerts = try store.activeAlerts()
+        try pipeline.restore(
             readings: recent, sensorsByRef: Dictionary(records.map { ($0.ref, $0.address) }, uniquingKeysWith: { a, _ in a }),
-            flowStates: try store.flowCounters())
+            flowStates: try store.flowCounters(), activeAlerts: activeAlerts, lastAlertEventID: try store.lastAlertEventID() ?? AlertEventID(0))
+        if !activeAlerts.isEmpty {
+            logger.info("restored active alerts", metadata: ["alerts": .stringConvertible(activeAlerts.count)])
+        }
         if !recent.isEmpty {
             logger.info("restored recent windows from the store", metadata: ["readings": .stringConvertible(recent.count)])
         }
@@ -124,6 +130,15 @@ public final class StreetSenseService: Sendable {
     private static func createParentDirectory(of path: String) throws {
         guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return }
         try makeDirectories(String(path[..<slash]))
+    }
+}
+
+extension ZoneAlertRules {
+    /// The alert rules of a zone from its configured crowd rules.
+    init(_ rules: CrowdRules) {
+        self.init(
+            density: DensityAlertRule(levels: rules.densityLevels, hold: rules.hold, clear: rules.clear, hysteresis: rules.hysteresis),
+            buildUp: BuildUpAlertRule(ppm2Per5Min: rules.buildUp.ppm2Per5Min, hold: rules.hold, clear: rules.clear, hysteresis: rules.hysteresis))
     }
 }
 

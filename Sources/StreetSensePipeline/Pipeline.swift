@@ -1,4 +1,5 @@
 import Logging
+import StreetSenseAlerts
 import StreetSenseCore
 import StreetSenseDecoding
 import StreetSenseStore
@@ -55,14 +56,21 @@ public final class Pipeline {
     /// Hands a full store batch to the writer (blocking when the writer is behind).
     private let deliver: (StoreBatch) -> Void
     private var flowChanged: Set<SensorIndex> = []
+    /// The alert engine, evaluated on this thread at every zone sample instant and for every reading.
+    public private(set) var alerts: AlertEngine
+    private var zoneHandles: [AlertEngine.ZoneHandle] = []
+    /// Indexed by ``SensorIndex``; nil for unregistered sensors (they raise no alerts).
+    private var sensorHandles: [AlertEngine.SensorHandle?] = []
+    private var alertEvents: [AlertEvent] = []
 
     /// - Parameters:
     ///   - sensors: the registered sensors with their stable store references, and previously seen
     ///     unregistered sensors (from ``ReadingStore/syncRegistry(zones:sensors:)``).
+    ///   - zoneRules: the alert rules of each zone, in `zones` order (defaults when empty).
     /// - Throws: `ReadingTopic.InvalidPrefix` when the topic prefix cannot be used.
     public init(
         zones: [ZoneDefinition], sensors: [SensorDefinition], records: [SensorRecord], options: PipelineOptions,
-        logger: Logger, deliver: @escaping (StoreBatch) -> Void
+        zoneRules: [ZoneAlertRules] = [], logger: Logger, deliver: @escaping (StoreBatch) -> Void
     ) throws {
         let refByAddress = Dictionary(records.map { ($0.address, $0.ref) }, uniquingKeysWith: { a, _ in a })
         var refs: [Int32] = []
@@ -76,6 +84,13 @@ public final class Pipeline {
             }
         }
         var core = AggregationCore(zones: zones, sensors: sensors, refs: refs, policy: options.eventTime)
+        core.recordsZoneSamples = true
+        var alerts = AlertEngine()
+        for (i, zone) in zones.enumerated() {
+            zoneHandles.append(alerts.registerZone(id: zone.id, rules: i < zoneRules.count ? zoneRules[i] : .default))
+        }
+        for sensor in sensors { sensorHandles.append(alerts.registerSensor(sensor.address)) }
+        self.alerts = alerts
         for record in records where !record.registered {
             _ = core.index(of: record.address, registeringWith: record.ref)
         }
@@ -149,6 +164,9 @@ public final class Pipeline {
         for reject in output.rejects {
             core.countRejectedReading(sensor: sensor, reason: reject.reason)
             recordReject(reject, sensor: sensor, topic: topic, payload: payload, arrival: arrival)
+            if let handle = handle(of: sensor) {
+                alerts.sensorRejectedValues(handle, reason: reject.reason, at: arrival, into: &alertEvents)
+            }
         }
         // Aggregate.
         dispositions.removeAll(keepingCapacity: true)
@@ -160,6 +178,9 @@ public final class Pipeline {
             case .accepted:
                 pending.readings.append(StoredReading(sensorRef: ref, metric: d.metric, time: d.time, value: d.value, late: false))
                 flow = flow || d.metric == .peopleIn || d.metric == .peopleOut
+                if let handle = handle(of: sensor) {
+                    alerts.sensorReading(handle, metric: d.metric, value: d.value, at: d.time, into: &alertEvents)
+                }
             case .late:
                 pending.readings.append(StoredReading(sensorRef: ref, metric: d.metric, time: d.time, value: d.value, late: true))
             case .duplicate:
@@ -170,7 +191,50 @@ public final class Pipeline {
             }
         }
         if flow, core.isRegistered(sensor) { flowChanged.insert(sensor) }
+        evaluateZoneSamples()
         if pending.rowCount >= options.storeBatchRows { flush() }
+    }
+
+    @inline(__always)
+    private func handle(of sensor: SensorIndex) -> AlertEngine.SensorHandle? {
+        let i = Int(sensor.rawValue)
+        return i < sensorHandles.count ? sensorHandles[i] : nil
+    }
+
+    /// Evaluates the zone rules at every sample instant the core crossed, then the silence check once per
+    /// instant, and queues the resulting alert events with the store batch.
+    private func evaluateZoneSamples() {
+        var lastInstant: EventTime?
+        core.drainZoneSamples { sample in
+            if let last = lastInstant, last != sample.instant { alerts.tick(at: last, into: &alertEvents) }
+            lastInstant = sample.instant
+            alerts.evaluateZone(
+                zoneHandles[sample.zoneIndex], at: sample.instant, density1m: sample.oneMinute.mean,
+                buildUpPer5Min: sample.fiveMinutes.ratePerMinute.map(BuildUpAlertRule.risePer5Minutes(ratePerMinute:)),
+                into: &alertEvents)
+        }
+        if let last = lastInstant { alerts.tick(at: last, into: &alertEvents) }
+        if !alertEvents.isEmpty {
+            for event in alertEvents {
+                logger.notice("alert", metadata: [
+                    "rule": .string(event.rule.rawValue), "subject": .string(event.subject.id),
+                    "transition": .string(event.transition.rawValue), "severity": .string(event.severity.rawValue),
+                    "event_id": .stringConvertible(event.id.rawValue),
+                ])
+            }
+            pending.alertEvents.append(contentsOf: alertEvents)
+            alertEvents.removeAll(keepingCapacity: true)
+            if pendingSince == nil { pendingSince = .now }
+        }
+    }
+
+    /// Acknowledges an active alert (an operator's action), at the pipeline's current event time. The event
+    /// is stored with the next batch.
+    public func acknowledge(alertID: AlertID, by operatorName: String, note: String?) throws(AlertError) -> AlertEvent {
+        let event = try alerts.acknowledge(alertID: alertID, by: operatorName, note: note, at: EventTime(milliseconds: max(core.nowMilliseconds, 0)))
+        pending.alertEvents.append(event)
+        if pendingSince == nil { pendingSince = .now }
+        return event
     }
 
     private func recordReject(_ reject: Reject, sensor: SensorIndex?, topic: Span<UInt8>, payload: Span<UInt8>, arrival: EventTime) {
@@ -197,6 +261,7 @@ public final class Pipeline {
     /// Advances event time to the wall clock if the pipeline follows it; flushes the store batch when due.
     public func tick(wallClock: EventTime) {
         if options.followsWallClock { core.advance(to: wallClock) }
+        evaluateZoneSamples()
         if let since = pendingSince, since.duration(to: .now) >= options.storeBatchInterval { flush() }
     }
 
@@ -230,7 +295,10 @@ public final class Pipeline {
 
     /// Refills windows and duplicate detection from stored readings after a restart (nothing is stored again,
     /// and flow occupancies come from `flowStates`, not from replaying counts).
-    public func restore(readings: [StoredReading], sensorsByRef: [Int32: SensorAddress], flowStates: [FlowCounterState]) {
+    public func restore(
+        readings: [StoredReading], sensorsByRef: [Int32: SensorAddress], flowStates: [FlowCounterState],
+        activeAlerts: [AlertLifecycle] = [], lastAlertEventID: AlertEventID? = nil
+    ) throws(AlertError) {
         var indexByRef: [Int32: SensorIndex] = [:]
         for (ref, address) in sensorsByRef {
             if let index = core.index(of: address) { indexByRef[ref] = index }
@@ -241,6 +309,18 @@ public final class Pipeline {
             scratch.removeAll(keepingCapacity: true)
             core.apply(sensor: sensor, readings: [DecodedReading(metric: reading.metric, value: reading.value, time: reading.time)],
                        arrival: reading.time, dispositions: &scratch, restoring: true)
+            if let handle = handle(of: sensor) {
+                alerts.restoreSensorReading(handle, metric: reading.metric, value: reading.value, at: reading.time)
+            }
+        }
+        // Windows are refilled; the samples taken while refilling are history, not new evaluations.
+        core.drainZoneSamples { _ in }
+        if let lastAlertEventID {
+            try alerts.restore(activeAlerts: activeAlerts, lastEventID: lastAlertEventID,
+                               at: EventTime(milliseconds: max(core.nowMilliseconds, 0)), into: &alertEvents)
+            // Alerts of zones or sensors no longer configured were cleared: store those events.
+            pending.alertEvents.append(contentsOf: alertEvents)
+            alertEvents.removeAll(keepingCapacity: true)
         }
         for state in flowStates {
             if let sensor = indexByRef[state.sensorRef] { core.restoreFlowOccupancy(sensor, state.occupancy) }
