@@ -109,6 +109,8 @@ public final class Pipeline {
     /// Processes one message. `payloadSize` is the real size when `payload` is only an excerpt.
     public func process(topic: Span<UInt8>, payload: Span<UInt8>, payloadSize: Int, arrival: EventTime) {
         if pendingSince == nil { pendingSince = .now }
+        // Rejects and new sensors are rows too: a rejected message must reach this check as well.
+        defer { if pending.rowCount >= options.storeBatchRows { flush() } }
         // Route.
         let sensor: SensorIndex
         do throws(Reject) {
@@ -170,7 +172,6 @@ public final class Pipeline {
             }
         }
         if flow, core.isRegistered(sensor) { flowChanged.insert(sensor) }
-        if pending.rowCount >= options.storeBatchRows { flush() }
     }
 
     private func recordReject(_ reject: Reject, sensor: SensorIndex?, topic: Span<UInt8>, payload: Span<UInt8>, arrival: EventTime) {
