@@ -229,23 +229,53 @@ public final class Pipeline {
     /// A snapshot of the current state.
     public func snapshot() -> Snapshot { core.snapshot() }
 
-    /// Refills windows and duplicate detection from stored readings after a restart (nothing is stored again,
-    /// and flow occupancies come from `flowStates`, not from replaying counts).
+    /// Refills windows and duplicate detection from stored readings after a restart (nothing is stored again).
+    ///
+    /// `readings` come in event-time order (``ReadingStore/recentReadings(since:)``). A flow sensor's occupancy
+    /// ends at its saved state in `flowStates`. During the replay it runs from the saved state minus the counts
+    /// replayed, so the zone density samples taken on the way (zone windows, percentiles) match the live run's
+    /// whenever the occupancy did not hit zero in between; a flow sensor without a saved state keeps its
+    /// occupancy at zero.
     public func restore(readings: [StoredReading], sensorsByRef: [Int32: SensorAddress], flowStates: [FlowCounterState]) {
         var indexByRef: [Int32: SensorIndex] = [:]
         for (ref, address) in sensorsByRef {
             if let index = core.index(of: address) { indexByRef[ref] = index }
         }
+        var savedOccupancy: [SensorIndex: Double] = [:]
+        for state in flowStates {
+            if let sensor = indexByRef[state.sensorRef] { savedOccupancy[sensor] = state.occupancy }
+        }
+        var replayedNet: [SensorIndex: Double] = [:]
+        for reading in readings where !reading.late && (reading.metric == .peopleIn || reading.metric == .peopleOut) {
+            guard let sensor = indexByRef[reading.sensorRef], savedOccupancy[sensor] != nil else { continue }
+            replayedNet[sensor, default: 0] += reading.metric == .peopleIn ? reading.value : -reading.value
+        }
+        for (sensor, occupancy) in savedOccupancy {
+            core.restoreFlowOccupancy(sensor, occupancy - replayedNet[sensor, default: 0])
+        }
+        // One sensor's readings with one time were one message: applied together, as live (one net flow change).
         var scratch: [ReadingDisposition] = []
+        var group: [DecodedReading] = []
+        var groupSensor = SensorIndex(-1)
+        var groupTime = EventTime(milliseconds: .min)
+        func applyGroup() {
+            guard !group.isEmpty else { return }
+            scratch.removeAll(keepingCapacity: true)
+            core.apply(sensor: groupSensor, readings: group, arrival: groupTime, dispositions: &scratch,
+                       restoring: savedOccupancy[groupSensor] == nil)
+            group.removeAll(keepingCapacity: true)
+        }
         for reading in readings where !reading.late {
             guard let sensor = indexByRef[reading.sensorRef] else { continue }
-            scratch.removeAll(keepingCapacity: true)
-            core.apply(sensor: sensor, readings: [DecodedReading(metric: reading.metric, value: reading.value, time: reading.time)],
-                       arrival: reading.time, dispositions: &scratch, restoring: true)
+            if sensor != groupSensor || reading.time != groupTime {
+                applyGroup()
+                groupSensor = sensor
+                groupTime = reading.time
+            }
+            group.append(DecodedReading(metric: reading.metric, value: reading.value, time: reading.time))
         }
-        for state in flowStates {
-            if let sensor = indexByRef[state.sensorRef] { core.restoreFlowOccupancy(sensor, state.occupancy) }
-        }
+        applyGroup()
+        for (sensor, occupancy) in savedOccupancy { core.restoreFlowOccupancy(sensor, occupancy) }
         core.discardChangedMinutes()
         core.resetCounts()
     }
