@@ -180,7 +180,16 @@ let package = Package(
         ),
         .testTarget(
             name: "StreetSensePipelineTests",
-            dependencies: ["StreetSensePipeline", "StreetSenseCore", "StreetSenseConfig", "StreetSenseStore"],
+            dependencies: [
+                "StreetSensePipeline", "StreetSenseCore", "StreetSenseConfig", "StreetSenseStore", "StreetSenseDecoding",
+                "StreetSenseAlerts",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "StreetSenseSimulationTests",
+            dependencies: ["StreetSenseSimulation", "StreetSenseCore", "StreetSensePipeline", "StreetSenseDecoding", "StreetSenseStore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -78,8 +78,7 @@ public final class IngestQueue: @unchecked Sendable {
     /// Payloads over this size are kept as excerpts and rejected `payload_too_large` downstream.
     public let payloadLimit: Int
 
-    /// Times a producer had to wait for room (backpressure to the broker).
-    public private(set) var producerWaits = 0
+    private var waits = 0
 
     public init(maximumMessages: Int = 16_384, maximumBytes: Int = 8 << 20, payloadLimit: Int = 65_536) {
         self.maximumMessages = maximumMessages
@@ -95,7 +94,7 @@ public final class IngestQueue: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         while !closed, filling.count >= maximumMessages || filling.byteCount >= maximumBytes {
-            producerWaits += 1
+            waits += 1
             waitingProducers += 1
             condition.wait()
             waitingProducers -= 1
@@ -128,6 +127,13 @@ public final class IngestQueue: @unchecked Sendable {
         spare = nil
         if waitingProducers > 0 { condition.broadcast() }
         return taken
+    }
+
+    /// Times a producer had to wait for room (backpressure to the broker).
+    public var producerWaits: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return waits
     }
 
     /// Messages waiting in the filling batch.

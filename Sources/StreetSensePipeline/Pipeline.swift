@@ -124,6 +124,8 @@ public final class Pipeline {
     /// Processes one message. `payloadSize` is the real size when `payload` is only an excerpt.
     public func process(topic: Span<UInt8>, payload: Span<UInt8>, payloadSize: Int, arrival: EventTime) {
         if pendingSince == nil { pendingSince = .now }
+        // Rejects and new sensors are rows too: a rejected message must reach this check as well.
+        defer { if pending.rowCount >= options.storeBatchRows { flush() } }
         // Route.
         let sensor: SensorIndex
         do throws(Reject) {
@@ -192,7 +194,6 @@ public final class Pipeline {
         }
         if flow, core.isRegistered(sensor) { flowChanged.insert(sensor) }
         evaluateZoneSamples()
-        if pending.rowCount >= options.storeBatchRows { flush() }
     }
 
     @inline(__always)
@@ -293,8 +294,14 @@ public final class Pipeline {
     /// A snapshot of the current state.
     public func snapshot() -> Snapshot { core.snapshot() }
 
-    /// Refills windows and duplicate detection from stored readings after a restart (nothing is stored again,
-    /// and flow occupancies come from `flowStates`, not from replaying counts).
+    /// Refills windows, duplicate detection and the alert engine's sensor state from stored readings after a
+    /// restart (nothing is stored again), then restores the active alerts.
+    ///
+    /// `readings` come in event-time order (``ReadingStore/recentReadings(since:)``). A flow sensor's occupancy
+    /// ends at its saved state in `flowStates`. During the replay it runs from the saved state minus the counts
+    /// replayed, so the zone density samples taken on the way (zone windows, percentiles) match the live run's
+    /// whenever the occupancy did not hit zero in between; a flow sensor without a saved state keeps its
+    /// occupancy at zero.
     public func restore(
         readings: [StoredReading], sensorsByRef: [Int32: SensorAddress], flowStates: [FlowCounterState],
         activeAlerts: [AlertLifecycle] = [], lastAlertEventID: AlertEventID? = nil
@@ -303,16 +310,46 @@ public final class Pipeline {
         for (ref, address) in sensorsByRef {
             if let index = core.index(of: address) { indexByRef[ref] = index }
         }
+        var savedOccupancy: [SensorIndex: Double] = [:]
+        for state in flowStates {
+            if let sensor = indexByRef[state.sensorRef] { savedOccupancy[sensor] = state.occupancy }
+        }
+        var replayedNet: [SensorIndex: Double] = [:]
+        for reading in readings where !reading.late && (reading.metric == .peopleIn || reading.metric == .peopleOut) {
+            guard let sensor = indexByRef[reading.sensorRef], savedOccupancy[sensor] != nil else { continue }
+            replayedNet[sensor, default: 0] += reading.metric == .peopleIn ? reading.value : -reading.value
+        }
+        for (sensor, occupancy) in savedOccupancy {
+            core.restoreFlowOccupancy(sensor, occupancy - replayedNet[sensor, default: 0])
+        }
+        // One sensor's readings with one time were one message: applied together, as live (one net flow change).
         var scratch: [ReadingDisposition] = []
+        var group: [DecodedReading] = []
+        var groupSensor = SensorIndex(-1)
+        var groupTime = EventTime(milliseconds: .min)
+        func applyGroup() {
+            guard !group.isEmpty else { return }
+            scratch.removeAll(keepingCapacity: true)
+            core.apply(sensor: groupSensor, readings: group, arrival: groupTime, dispositions: &scratch,
+                       restoring: savedOccupancy[groupSensor] == nil)
+            group.removeAll(keepingCapacity: true)
+        }
         for reading in readings where !reading.late {
             guard let sensor = indexByRef[reading.sensorRef] else { continue }
-            scratch.removeAll(keepingCapacity: true)
-            core.apply(sensor: sensor, readings: [DecodedReading(metric: reading.metric, value: reading.value, time: reading.time)],
-                       arrival: reading.time, dispositions: &scratch, restoring: true)
             if let handle = handle(of: sensor) {
                 alerts.restoreSensorReading(handle, metric: reading.metric, value: reading.value, at: reading.time)
             }
+            if sensor != groupSensor || reading.time != groupTime {
+                applyGroup()
+                groupSensor = sensor
+                groupTime = reading.time
+            }
+            group.append(DecodedReading(metric: reading.metric, value: reading.value, time: reading.time))
         }
+        applyGroup()
+        for (sensor, occupancy) in savedOccupancy { core.restoreFlowOccupancy(sensor, occupancy) }
+        core.discardChangedMinutes()
+        core.resetCounts()
         // Windows are refilled; the samples taken while refilling are history, not new evaluations.
         core.drainZoneSamples { _ in }
         if let lastAlertEventID {
@@ -322,11 +359,6 @@ public final class Pipeline {
             pending.alertEvents.append(contentsOf: alertEvents)
             alertEvents.removeAll(keepingCapacity: true)
         }
-        for state in flowStates {
-            if let sensor = indexByRef[state.sensorRef] { core.restoreFlowOccupancy(sensor, state.occupancy) }
-        }
-        core.discardChangedMinutes()
-        core.resetCounts()
     }
 }
 

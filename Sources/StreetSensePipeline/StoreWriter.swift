@@ -29,6 +29,8 @@ public final class StoreWriter: Sendable {
     private let logger: Logger
     private let statistics = Mutex(Statistics())
     private let finished = Mutex(false)
+    /// Batches submitted and not yet committed (queued, or being written and retried).
+    private let uncommitted = UncommittedBatches()
     private let done = DispatchSemaphore(value: 0)
     /// Called after every commit with the batch and the commit's duration (metrics hook).
     private let onCommit: @Sendable (StoreBatch, Duration) -> Void
@@ -49,7 +51,9 @@ public final class StoreWriter: Sendable {
 
     /// Queues a batch, waiting while `capacity` batches are already waiting.
     public func submit(_ batch: StoreBatch) {
+        uncommitted.add()
         if !queue.put(batch) {
+            uncommitted.remove()
             logger.error("store writer is closed; batch not written", metadata: ["readings": .stringConvertible(batch.readings.count)])
         }
     }
@@ -59,8 +63,8 @@ public final class StoreWriter: Sendable {
 
     public var currentStatistics: Statistics { statistics.withLock { $0 } }
 
-    /// Waits until every batch submitted so far is committed.
-    public func waitUntilIdle() { queue.waitUntilEmpty() }
+    /// Waits until every batch submitted so far is committed (a batch being retried is not committed yet).
+    public func waitUntilIdle() { uncommitted.waitUntilNone() }
 
     /// Writes what is queued, then stops the thread and returns.
     public func finish() {
@@ -86,6 +90,7 @@ public final class StoreWriter: Sendable {
                         $0.lastCommitSeconds = Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds)
                     }
                     onCommit(batch, elapsed)
+                    uncommitted.remove()
                     break
                 } catch {
                     let message = String(describing: error)
@@ -103,5 +108,32 @@ public final class StoreWriter: Sendable {
             }
         }
         done.signal()
+    }
+}
+
+/// Counts the batches a ``StoreWriter`` was given and has not committed yet, so that a caller can wait for it
+/// to be idle. Invariant: the count is never negative.
+private final class UncommittedBatches: @unchecked Sendable {
+    // @unchecked: `count` is guarded by `condition`.
+    private let condition = NSCondition()
+    private var count = 0
+
+    func add() {
+        condition.lock()
+        count += 1
+        condition.unlock()
+    }
+
+    func remove() {
+        condition.lock()
+        count -= 1
+        if count == 0 { condition.broadcast() }
+        condition.unlock()
+    }
+
+    func waitUntilNone() {
+        condition.lock()
+        while count > 0 { condition.wait() }
+        condition.unlock()
     }
 }
