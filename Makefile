@@ -36,9 +36,16 @@ build-debug: deps
 run: build
 	"$$($(SWIFT) build -c release --show-bin-path)/streetsense" demo --port $(PORT)
 
+# On failure, the failed tests and their issues are repeated after the run (CI shows only the end of the
+# output), followed by the run's own summary line, so the summary stays the last line either way.
 test: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	@mkdir -p .build; set -o pipefail; \
+	if $(SWIFT) test --skip-build 2>&1 | tee .build/test-output.log; then exit 0; fi; \
+	echo; echo "=== failed tests and their issues (from .build/test-output.log) ==="; \
+	grep -E '✘|recorded an issue|Expectation failed|Caught error' .build/test-output.log | grep -v 'Test run with' | head -80; \
+	echo "=== machine: $$(nproc) cores, $$(df -h . | awk 'NR==2 {print $$4}') free here, open files $$(ulimit -n), TMPDIR=$${TMPDIR:-unset} ==="; \
+	grep -E 'Test run with' .build/test-output.log | tail -1; exit 1
 
 check-config: build
 	"$$($(SWIFT) build -c release --show-bin-path)/streetsense" check-config --config deploy/demo/streetsense.yaml

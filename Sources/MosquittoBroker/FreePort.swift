@@ -3,12 +3,45 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Foundation
+import Synchronization
 
 /// Loopback TCP ports for test servers.
+///
+/// Ports come from below the kernel's ephemeral range (`/proc/sys/net/ipv4/ip_local_port_range`), handed out
+/// in turn from one process-wide counter that starts at a random place. So a port given to one test is not
+/// the source port the kernel picks for some other test's outgoing connection, nor a port another server
+/// in this process got from binding port 0, nor (until the range wraps) a port given out before: a broker
+/// restarted on "its" port finds it free.
 public enum FreePort {
-    /// Asks the kernel for a free port by binding port 0 on 127.0.0.1, and releases it. Another process
-    /// could take it before the caller binds it; on a test machine that is rare enough.
+    /// Returns a loopback port nothing is bound to right now, from below the ephemeral range; when that
+    /// range leaves no room, a port the kernel picks (bind to port 0).
     public static func loopback() throws -> Int {
+        let range = handOutRange
+        if !range.isEmpty {
+            for _ in 0..<range.count {
+                let candidate = nextCandidate.withLock { next -> Int in
+                    let port = range.lowerBound + next % range.count
+                    next += 1
+                    return port
+                }
+                if (try? bindLoopback(port: UInt16(candidate))) != nil { return candidate }
+            }
+        }
+        return try bindLoopback(port: 0)
+    }
+
+    /// 10000 up to the start of the ephemeral range (32768 on Debian).
+    static let handOutRange: Range<Int> = {
+        let text = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8)) ?? ""
+        let firstEphemeral = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).first.flatMap { Int($0) } ?? 32768
+        return 10000..<max(10000, firstEphemeral)
+    }()
+
+    private static let nextCandidate = Mutex(Int.random(in: 0..<100_000))
+
+    /// Binds a socket to 127.0.0.1:`port` (0: the kernel picks), releases it, and returns the port.
+    private static func bindLoopback(port: UInt16) throws -> Int {
         #if canImport(Glibc)
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #else
@@ -16,11 +49,11 @@ public enum FreePort {
         #endif
         guard descriptor >= 0 else { throw SocketError(operation: "socket", code: errno) }
         defer { close(descriptor) }
-        var address = loopbackAddress(port: 0)
+        var address = loopbackAddress(port: port)
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard bound == 0 else { throw SocketError(operation: "bind 127.0.0.1:0", code: errno) }
+        guard bound == 0 else { throw SocketError(operation: "bind 127.0.0.1:\(port)", code: errno) }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let named = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }

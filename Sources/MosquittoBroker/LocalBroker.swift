@@ -110,13 +110,22 @@ public final class LocalBroker: Sendable {
                 "mosquitto is not installed at \(executablePath): run `make test`, which installs it (Debian packages mosquitto and mosquitto-clients)",
                 log: "")
         }
-        let directory = try makeTemporaryDirectory()
-        let broker = LocalBroker(
-            port: try FreePort.loopback(), tlsPort: options.tls == nil ? nil : try FreePort.loopback(), directory: directory,
-            options: options)
-        try broker.writeFiles()
-        try await broker.launch()
-        return broker
+        // A port free when it was handed out can be taken before mosquitto binds it (by another program on
+        // the machine): then mosquitto exits at once saying so, and a new pair of ports is tried.
+        var attempt = 1
+        while true {
+            let directory = try makeTemporaryDirectory()
+            let broker = LocalBroker(
+                port: try FreePort.loopback(), tlsPort: options.tls == nil ? nil : try FreePort.loopback(), directory: directory,
+                options: options)
+            try broker.writeFiles()
+            do {
+                try await broker.launch()
+                return broker
+            } catch let error as LocalBrokerError where attempt < 5 && error.log.contains("Address already in use") {
+                attempt += 1
+            }
+        }
     }
 
     deinit {
