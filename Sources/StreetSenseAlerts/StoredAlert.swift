@@ -1,4 +1,3 @@
-import StreetSenseAlerts
 import StreetSenseCore
 
 /// One row of the `alerts` table: an alert as its newest stored event left it (DESIGN §5).
