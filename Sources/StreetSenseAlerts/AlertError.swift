@@ -26,6 +26,8 @@ public struct AlertError: Error, Hashable, Sendable, CustomStringConvertible {
         /// Restored alerts that contradict each other or the rules (duplicates, ids beyond the last event id,
         /// a rule about the wrong kind of subject).
         case inconsistentRestore = "inconsistent_restore"
+        /// The service is shutting down and takes no more operator actions.
+        case stopping = "stopping"
     }
 
     public var code: Code

@@ -30,6 +30,8 @@ public final class StreetSenseService: Sendable {
     let writer: StoreWriter
     let ingest: MQTTIngest
     let logger: Logger
+    /// Every alert transition, live, for SSE, MQTT and webhooks.
+    public let alertFeed: AlertFeed
     private let httpPort = Mutex<Int?>(nil)
     private let group = Mutex<ServiceGroup?>(nil)
 
@@ -58,9 +60,13 @@ public final class StreetSenseService: Sendable {
         let since = EventTime.now - Self.restoreHorizon
         let recent = try store.recentReadings(since: since)
         let activeAlerts = try store.activeAlerts()
+        let lastAlertEventID = try store.lastAlertEventID() ?? AlertEventID(0)
+        let alertFeed = AlertFeed(capacity: 4096, lastEventID: lastAlertEventID)
+        self.alertFeed = alertFeed
+        pipeline.feed = alertFeed
         try pipeline.restore(
             readings: recent, sensorsByRef: Dictionary(records.map { ($0.ref, $0.address) }, uniquingKeysWith: { a, _ in a }),
-            flowStates: try store.flowCounters(), activeAlerts: activeAlerts, lastAlertEventID: try store.lastAlertEventID() ?? AlertEventID(0))
+            flowStates: try store.flowCounters(), activeAlerts: activeAlerts, lastAlertEventID: lastAlertEventID)
         if !activeAlerts.isEmpty {
             logger.info("restored active alerts", metadata: ["alerts": .stringConvertible(activeAlerts.count)])
         }

@@ -215,6 +215,8 @@ public struct Snapshot: Sendable {
     /// Messages whose topic did not name a sensor (`bad_topic`), per pilot where the pilot level was readable.
     public var zoneIndex: [String: Int]
     public var sensorIndex: [SensorAddress: Int]
+    /// Every active alert at snapshot time, oldest first (filled by the pipeline from its alert engine).
+    public var activeAlerts: [ActiveAlertSummary] = []
 
     public init(asOf: EventTime, zones: [ZoneSnapshot], sensors: [SensorSnapshot], totals: IngestCounts) {
         self.asOf = asOf
@@ -230,4 +232,55 @@ public struct Snapshot: Sendable {
 
     public func zone(id: String) -> ZoneSnapshot? { zoneIndex[id].map { zones[$0] } }
     public func sensor(_ address: SensorAddress) -> SensorSnapshot? { sensorIndex[address].map { sensors[$0] } }
+
+    /// The active alerts of one zone, oldest first.
+    public func activeAlerts(zone id: String) -> [ActiveAlertSummary] {
+        activeAlerts.filter { $0.subjectKind == "zone" && $0.subjectID == id }
+    }
+
+    /// The active alerts of one sensor, oldest first.
+    public func activeAlerts(sensor address: SensorAddress) -> [ActiveAlertSummary] {
+        let id = address.pilot + "/" + address.sensor
+        return activeAlerts.filter { $0.subjectKind == "sensor" && $0.subjectID == id }
+    }
+}
+
+/// An active alert as a snapshot carries it: enough for a zone or sensor listing to show what is wrong, with
+/// the alert's id for the alerts API. Names are the API's (`crowd_density`, `major`, `high`, …); the core
+/// knows no alert types, so they are plain strings here.
+public struct ActiveAlertSummary: Sendable, Hashable {
+    public var id: Int64
+    public var rule: String
+    /// `zone` or `sensor`.
+    public var subjectKind: String
+    /// A zone id, or `pilot/sensor`.
+    public var subjectID: String
+    /// The pollutant of an air-quality alert.
+    public var metric: Metric?
+    public var severity: String
+    /// The rule's name for the severity (`elevated`, `poor`, …).
+    public var level: String
+    public var acknowledged: Bool
+    public var raisedAt: EventTime
+    public var updatedAt: EventTime
+    public var value: Double
+    public var peak: Double
+
+    public init(
+        id: Int64, rule: String, subjectKind: String, subjectID: String, metric: Metric?, severity: String, level: String,
+        acknowledged: Bool, raisedAt: EventTime, updatedAt: EventTime, value: Double, peak: Double
+    ) {
+        self.id = id
+        self.rule = rule
+        self.subjectKind = subjectKind
+        self.subjectID = subjectID
+        self.metric = metric
+        self.severity = severity
+        self.level = level
+        self.acknowledged = acknowledged
+        self.raisedAt = raisedAt
+        self.updatedAt = updatedAt
+        self.value = value
+        self.peak = peak
+    }
 }

@@ -70,6 +70,7 @@ public final class IngestQueue: @unchecked Sendable {
     private var spare: MessageBatch?
     private var closed = false
     private var waitingProducers = 0
+    private var wakeRequested = false
 
     /// A batch is full at this many messages …
     public let maximumMessages: Int
@@ -120,6 +121,10 @@ public final class IngestQueue: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(Double(timeout.wholeMilliseconds) / 1000)
         while filling.isEmpty {
             if closed { return nil }
+            if wakeRequested {
+                wakeRequested = false
+                return nil
+            }
             if !condition.wait(until: deadline) { return nil }
         }
         let taken = filling
@@ -148,6 +153,15 @@ public final class IngestQueue: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         return closed && filling.isEmpty
+    }
+
+    /// Makes a waiting (or the next) ``take(recycling:timeout:)`` return at once, so the consumer can run
+    /// other work (an operator's command) without waiting for a message or its timeout.
+    public func wake() {
+        condition.lock()
+        wakeRequested = true
+        condition.broadcast()
+        condition.unlock()
     }
 
     /// Stops accepting messages; `take` still returns what was queued, then nil.

@@ -62,6 +62,12 @@ public final class Pipeline {
     /// Indexed by ``SensorIndex``; nil for unregistered sensors (they raise no alerts).
     private var sensorHandles: [AlertEngine.SensorHandle?] = []
     private var alertEvents: [AlertEvent] = []
+    /// Where alert events go live (SSE, MQTT, webhooks) right after the evaluation that produced them, before
+    /// they are stored. Set it before ``restore(readings:sensorsByRef:flowStates:activeAlerts:lastAlertEventID:)``.
+    public var feed: AlertFeed?
+    /// The active alerts as snapshots carry them; rebuilt only when alert events happened.
+    private var activeAlertSummaries: [ActiveAlertSummary] = []
+    private var alertSummariesStale = false
 
     /// - Parameters:
     ///   - sensors: the registered sensors with their stable store references, and previously seen
@@ -223,18 +229,25 @@ public final class Pipeline {
                     "event_id": .stringConvertible(event.id.rawValue),
                 ])
             }
-            pending.alertEvents.append(contentsOf: alertEvents)
+            emit(alertEvents)
             alertEvents.removeAll(keepingCapacity: true)
-            if pendingSince == nil { pendingSince = .now }
         }
+    }
+
+    /// Queues alert events for the store and hands them to the live feed.
+    private func emit(_ events: [AlertEvent]) {
+        guard !events.isEmpty else { return }
+        pending.alertEvents.append(contentsOf: events)
+        if pendingSince == nil { pendingSince = .now }
+        feed?.publish(events)
+        alertSummariesStale = true
     }
 
     /// Acknowledges an active alert (an operator's action), at the pipeline's current event time. The event
     /// is stored with the next batch.
     public func acknowledge(alertID: AlertID, by operatorName: String, note: String?) throws(AlertError) -> AlertEvent {
         let event = try alerts.acknowledge(alertID: alertID, by: operatorName, note: note, at: EventTime(milliseconds: max(core.nowMilliseconds, 0)))
-        pending.alertEvents.append(event)
-        if pendingSince == nil { pendingSince = .now }
+        emit([event])
         return event
     }
 
@@ -292,7 +305,15 @@ public final class Pipeline {
     }
 
     /// A snapshot of the current state.
-    public func snapshot() -> Snapshot { core.snapshot() }
+    public func snapshot() -> Snapshot {
+        var snapshot = core.snapshot()
+        if alertSummariesStale {
+            activeAlertSummaries = alerts.activeAlerts.sorted { $0.id < $1.id }.map(ActiveAlertSummary.init)
+            alertSummariesStale = false
+        }
+        snapshot.activeAlerts = activeAlertSummaries
+        return snapshot
+    }
 
     /// Refills windows, duplicate detection and the alert engine's sensor state from stored readings after a
     /// restart (nothing is stored again), then restores the active alerts.
@@ -355,10 +376,21 @@ public final class Pipeline {
         if let lastAlertEventID {
             try alerts.restore(activeAlerts: activeAlerts, lastEventID: lastAlertEventID,
                                at: EventTime(milliseconds: max(core.nowMilliseconds, 0)), into: &alertEvents)
-            // Alerts of zones or sensors no longer configured were cleared: store those events.
-            pending.alertEvents.append(contentsOf: alertEvents)
+            // Alerts of zones or sensors no longer configured were cleared: store and send those events.
+            emit(alertEvents)
             alertEvents.removeAll(keepingCapacity: true)
+            alertSummariesStale = true
         }
+    }
+}
+
+extension ActiveAlertSummary {
+    /// The summary of an active alert.
+    init(_ alert: AlertLifecycle) {
+        self.init(
+            id: alert.id.rawValue, rule: alert.rule.rawValue, subjectKind: alert.subject.kind.rawValue, subjectID: alert.subject.id,
+            metric: alert.metric, severity: alert.severity.rawValue, level: alert.level, acknowledged: alert.acknowledgement != nil,
+            raisedAt: alert.raisedAt, updatedAt: alert.updatedAt, value: alert.value, peak: alert.peak)
     }
 }
 

@@ -1,6 +1,8 @@
 import Foundation
 import Logging
+import StreetSenseAlerts
 import StreetSenseCore
+import Synchronization
 
 /// The single owner of the aggregation state: a thread that takes message batches from the ``IngestQueue``,
 /// runs them through the ``Pipeline``, ticks event time from the wall clock, and publishes snapshots.
@@ -16,6 +18,8 @@ public final class PipelineRunner: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
     /// Runs on the runner thread after each snapshot is published (metrics attach here).
     private let afterTick: (@Sendable (Snapshot) -> Void)?
+    /// Work for the runner thread from other threads (operators' acknowledgements), run between batches.
+    private let commands = Mutex<(list: [@Sendable (Pipeline) -> Void], finished: Bool)>(([], false))
 
     public init(pipeline: Pipeline, queue: IngestQueue, snapshots: SnapshotBox, tickInterval: Duration = .milliseconds(50),
                 afterTick: (@Sendable (Snapshot) -> Void)? = nil) {
@@ -42,6 +46,42 @@ public final class PipelineRunner: @unchecked Sendable {
         done.signal()
     }
 
+    /// Acknowledges an active alert on the runner thread (the only thread that may touch the alert engine),
+    /// at the pipeline's event time; the event is stored with the next batch and sent on the live feed at once.
+    /// A new snapshot follows right away so listings show the acknowledgement.
+    public func acknowledge(alertID: AlertID, by operatorName: String, note: String?) async throws(AlertError) -> AlertEvent {
+        let result: Result<AlertEvent, AlertError> = await withCheckedContinuation { continuation in
+            let accepted = commands.withLock { state -> Bool in
+                guard !state.finished else { return false }
+                state.list.append { [snapshots] pipeline in
+                    do throws(AlertError) {
+                        let event = try pipeline.acknowledge(alertID: alertID, by: operatorName, note: note)
+                        snapshots.publish(pipeline.snapshot())
+                        continuation.resume(returning: .success(event))
+                    } catch {
+                        continuation.resume(returning: .failure(error))
+                    }
+                }
+                return true
+            }
+            if accepted {
+                queue.wake()
+            } else {
+                continuation.resume(returning: .failure(AlertError(.stopping, alertID: alertID, "the service is shutting down")))
+            }
+        }
+        return try result.get()
+    }
+
+    private func runCommands(final: Bool = false) {
+        let pending = commands.withLock { state -> [@Sendable (Pipeline) -> Void] in
+            defer { state.list.removeAll() }
+            if final { state.finished = true }
+            return state.list
+        }
+        for command in pending { command(pipeline) }
+    }
+
     private func run() {
         var recycled: MessageBatch?
         var nextTick = ContinuousClock.now + tickInterval
@@ -54,6 +94,7 @@ public final class PipelineRunner: @unchecked Sendable {
             } else if queue.isClosedAndEmpty {
                 break
             }
+            runCommands()
             let now = ContinuousClock.now
             if now >= nextTick {
                 pipeline.tick(wallClock: .now)
@@ -66,6 +107,7 @@ public final class PipelineRunner: @unchecked Sendable {
                 nextSnapshot = now + pipeline.options.snapshotInterval
             }
         }
+        runCommands(final: true)
         pipeline.tick(wallClock: .now)
         pipeline.flush(final: true)
         snapshots.publish(pipeline.snapshot())

@@ -40,4 +40,67 @@ import Testing
         #expect(events[1].id.rawValue > events[0].id.rawValue)
         #expect(pipeline.alerts.activeAlertCount == 0)
     }
+
+    /// Readings of 3.0 p/m² every 5 s for `seconds`, from `t0`.
+    private func surge(_ pipeline: Pipeline, seconds: Int64) {
+        for i in 0..<(seconds / 5) {
+            let t = EventTime(milliseconds: t0 + i * 5000)
+            let topic = Array("streetsense/v1/readings/helsinki-lab/cam-01".utf8)
+            let payload = Array(#"{"t": "\#(t.rfc3339)", "people": 3000}"#.utf8)
+            pipeline.process(topic: topic.span, payload: payload.span, payloadSize: payload.count, arrival: t)
+        }
+    }
+
+    @Test func eventsReachTheLiveFeedBeforeTheStoreAndSnapshotsListActiveAlerts() async throws {
+        let batches = Mutex<[StoreBatch]>([])
+        let pipeline = try Pipeline(
+            zones: [zone], sensors: [camera], records: [], options: PipelineOptions(followsWallClock: false),
+            logger: Logger(label: "test"), deliver: { batch in batches.withLock { $0.append(batch) } })
+        let feed = AlertFeed(lastEventID: AlertEventID(0))
+        pipeline.feed = feed
+        let subscription = feed.subscribe(after: nil)
+        surge(pipeline, seconds: 60)
+        // Raised at 30 s and on the feed at once, while nothing was handed to the store yet.
+        #expect(feed.lastEventID == AlertEventID(1))
+        #expect(batches.withLock { $0.isEmpty })
+        var iterator = subscription.events.makeAsyncIterator()
+        let raised = try #require(await iterator.next())
+        #expect(raised.transition == .raised && raised.subject == .zone("kamppi-square"))
+        let snapshot = pipeline.snapshot()
+        #expect(snapshot.activeAlerts.map(\.id) == [1])
+        let summary = try #require(snapshot.activeAlerts(zone: "kamppi-square").first)
+        #expect(summary.rule == "crowd_density" && summary.level == "elevated" && summary.severity == "warning")
+        #expect(!summary.acknowledged)
+        #expect(summary.raisedAt == EventTime(milliseconds: t0 + 30_000))
+
+        // An acknowledgement goes to the feed and the next snapshot too.
+        let ack = try pipeline.acknowledge(alertID: AlertID(1), by: "operator-1", note: "stewards sent")
+        #expect(ack.transition == .acknowledged && ack.id == AlertEventID(2))
+        #expect(try #require(await iterator.next()) == ack)
+        #expect(pipeline.snapshot().activeAlerts.first?.acknowledged == true)
+        pipeline.flush(final: true)
+        #expect(batches.withLock { $0.flatMap(\.alertEvents) }.map(\.id.rawValue) == [1, 2])
+    }
+
+    @Test func theRunnerAcknowledgesOnItsOwnThreadAndRefusesOnceFinished() async throws {
+        let pipeline = try Pipeline(
+            zones: [zone], sensors: [camera], records: [], options: PipelineOptions(followsWallClock: false),
+            logger: Logger(label: "test"), deliver: { _ in })
+        surge(pipeline, seconds: 60)
+        let snapshots = SnapshotBox()
+        let queue = IngestQueue()
+        let runner = PipelineRunner(pipeline: pipeline, queue: queue, snapshots: snapshots, tickInterval: .seconds(10))
+        runner.start()
+        // The tick interval is long: the acknowledgement must not wait for it.
+        let start = ContinuousClock.now
+        let event = try await runner.acknowledge(alertID: AlertID(1), by: "operator-1", note: nil)
+        #expect(start.duration(to: .now) < .seconds(5))
+        #expect(event.acknowledgement?.by == "operator-1")
+        #expect(snapshots.snapshot().activeAlerts.first?.acknowledged == true)
+        await #expect(throws: AlertError.self) { try await runner.acknowledge(alertID: AlertID(1), by: "operator-2", note: nil) }
+        await #expect(throws: AlertError.self) { try await runner.acknowledge(alertID: AlertID(99), by: "operator-2", note: nil) }
+        runner.finish()
+        let refused = await #expect(throws: AlertError.self) { try await runner.acknowledge(alertID: AlertID(1), by: "x", note: nil) }
+        #expect(refused?.code == .stopping)
+    }
 }
