@@ -10,12 +10,13 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT ?= swift
 PORT ?= 8080
 
-.PHONY: help deps build build-debug run test check-config clean
+.PHONY: help deps build build-debug run test bench check-config clean
 
 help:
 	@echo "make run     install missing packages, build release, run 'streetsense demo' (dashboard URL printed)"
 	@echo "make test    install missing packages and run every test"
 	@echo "make build   release build only"
+	@echo "make bench   release benchmarks (publish → SSE alert latency at 10 000 msg/s)"
 
 # Installs only what is missing; apt-get update runs only when something must be installed.
 deps:
@@ -46,6 +47,11 @@ test: deps
 	grep -E '✘|recorded an issue|Expectation failed|Caught error' .build/test-output.log | grep -v 'Test run with' | head -80; \
 	echo "=== machine: $$(nproc) cores, $$(df -h . | awk 'NR==2 {print $$4}') free here, open files $$(ulimit -n), TMPDIR=$${TMPDIR:-unset} ==="; \
 	grep -E 'Test run with' .build/test-output.log | tail -1; exit 1
+
+# End-to-end benchmarks in release mode (a real broker, SQLite and HTTP); results go to BENCHMARKS.md by hand.
+bench: deps
+	$(SWIFT) build -c release --product streetsense-bench
+	"$$($(SWIFT) build -c release --show-bin-path)/streetsense-bench" alert-latency --rate 10000 --seconds 20
 
 check-config: build
 	"$$($(SWIFT) build -c release --show-bin-path)/streetsense" check-config --config deploy/demo/streetsense.yaml

@@ -142,6 +142,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // Starts the Debian mosquitto binary on a free loopback port (demo and tests).
+        .executableTarget(
+            name: "streetsense-bench",
+            dependencies: [
+                "StreetSenseApp", "StreetSenseConfig", "StreetSenseCore", "StreetSensePipeline", "Mosquitto", "MosquittoBroker",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/StreetSenseBench",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "MosquittoBroker",
             dependencies: ["Mosquitto"],
