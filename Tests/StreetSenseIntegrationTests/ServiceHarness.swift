@@ -6,9 +6,6 @@ import StreetSenseConfig
 import StreetSensePipeline
 import StreetSenseCore
 import StreetSenseTesting
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// A real StreetSense service for integration tests: a real mosquitto on a free port, a SQLite file in a
 /// temporary directory, HTTP on a free port, started by the same `StreetSenseService` as production.
@@ -62,12 +59,11 @@ final class ServiceHarness: Sendable {
 
     /// GET a JSON document from the API.
     func json(_ path: String, status expected: Int = 200) async throws -> [String: Any] {
-        let (data, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)\(path)")!)
-        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-        guard status == expected else {
-            throw HarnessError("GET \(path): status \(status), expected \(expected): \(String(decoding: data, as: UTF8.self))")
+        let response = try await HTTPTestClient.get(port: port, path: path)
+        guard response.status == expected else {
+            throw HarnessError("GET \(path): status \(response.status), expected \(expected): \(response.text)")
         }
-        guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+        guard let object = try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any] else {
             throw HarnessError("GET \(path): not a JSON object")
         }
         return object
