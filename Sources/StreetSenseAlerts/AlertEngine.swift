@@ -58,7 +58,7 @@ public struct AlertEngine: Sendable {
         public let index: Int32
     }
 
-    /// The air-quality rule, the same for every subject.
+    /// The air-quality rule of every subject whose rules do not carry their own.
     public let airQuality: AirQualityAlertRule
     /// Where event ids come from.
     public internal(set) var eventIDs: AlertEventSequence
@@ -166,20 +166,26 @@ public struct AlertEngine: Sendable {
     /// Evaluates air quality for a zone (means over its stations).
     public mutating func evaluateAirQuality(zone: ZoneHandle, at time: EventTime, means: AirQualityMeans, into events: inout [AlertEvent]) {
         let z = Int(zone.index)
+        let rule = zones[z].rules.airQuality ?? airQuality
+        guard rule.isEnabled else { return }
         if zones[z].air < 0 { zones[z].air = addAirState(zones[z].subject) }
-        evaluateAir(Int(zones[z].air), at: time, means: means, into: &events)
+        evaluateAir(Int(zones[z].air), rule: rule, at: time, means: means, into: &events)
     }
 
     /// Evaluates air quality for one station.
     public mutating func evaluateAirQuality(sensor: SensorHandle, at time: EventTime, means: AirQualityMeans, into events: inout [AlertEvent]) {
         let s = Int(sensor.index)
+        let rule = sensors[s].rules.airQuality ?? airQuality
+        guard rule.isEnabled else { return }
         if sensors[s].air < 0 { sensors[s].air = addAirState(sensors[s].subject) }
-        evaluateAir(Int(sensors[s].air), at: time, means: means, into: &events)
+        evaluateAir(Int(sensors[s].air), rule: rule, at: time, means: means, into: &events)
     }
 
     /// Each pollutant of the table gets its own debounced band and its own alert, from poor up. A pollutant
     /// without a mean is "no value" for its alert.
-    private mutating func evaluateAir(_ a: Int, at time: EventTime, means: AirQualityMeans, into events: inout [AlertEvent]) {
+    private mutating func evaluateAir(
+        _ a: Int, rule airQuality: AirQualityAlertRule, at time: EventTime, means: AirQualityMeans, into events: inout [AlertEvent]
+    ) {
         let hold = airQuality.hold.wholeMilliseconds, clear = airQuality.clear.wholeMilliseconds
         for row in airQuality.index.pollutants {
             guard let p = AirAlertState.position(of: row.metric) else { continue }
@@ -188,7 +194,7 @@ public struct AlertEngine: Sendable {
             let level = air[a].debouncers[p].observe(value, at: time.milliseconds, thresholds: thresholds, hold: hold, clear: clear)
             guard let value else { continue }
             air[a].alerts[p] = settle(
-                air[a].alerts[p], severity: AlertSeverity(rank: level),
+                air[a].alerts[p], severity: airQuality.severity(level: level),
                 key: AlertKey(rule: .airQuality, subject: air[a].subject, metric: row.metric), value: value, at: time, into: &events)
         }
     }
@@ -253,7 +259,8 @@ public struct AlertEngine: Sendable {
             if previous != .min { sensors[s].intervals.add(t - previous) }
             sensors[s].lastReading = t
             let limit = sensors[s].rules.offline.limit(medianInterval: sensors[s].intervals.median)
-            offlineDeadline[s] = t.addingReportingOverflow(limit).overflow ? .max : t + limit
+            let silent = !sensors[s].rules.offline.isEnabled || t.addingReportingOverflow(limit).overflow
+            offlineDeadline[s] = silent ? .max : t + limit
         }
         let offline = sensors[s].offlineAlert
         if emitting, offline >= 0, let alert = alerts[Int(offline)] {
@@ -302,7 +309,7 @@ public struct AlertEngine: Sendable {
     ) {
         if time.milliseconds > sensors[s].lastFault { sensors[s].lastFault = time.milliseconds }
         sensors[s].goodSince = .min
-        guard emitting else { return }
+        guard emitting, sensors[s].rules.faults.isEnabled else { return }
         let slot = sensors[s].faultyAlert
         if slot >= 0 {
             sensors[s].faultObservations += Double(count)

@@ -66,12 +66,15 @@ public struct BuildUpAlertRule: Hashable, Sendable {
 public struct ZoneAlertRules: Hashable, Sendable {
     public var density: DensityAlertRule
     public var buildUp: BuildUpAlertRule
+    /// The zone's own air-quality rule; nil: the engine's ``AlertEngine/airQuality``.
+    public var airQuality: AirQualityAlertRule?
 
     public static let `default` = ZoneAlertRules(density: .default, buildUp: .default)
 
-    public init(density: DensityAlertRule, buildUp: BuildUpAlertRule) {
+    public init(density: DensityAlertRule, buildUp: BuildUpAlertRule, airQuality: AirQualityAlertRule? = nil) {
         self.density = density
         self.buildUp = buildUp
+        self.airQuality = airQuality
     }
 }
 
@@ -81,19 +84,23 @@ public struct ZoneAlertRules: Hashable, Sendable {
 /// minutes is not called offline 5 minutes after its first reading (the deadman false positives users of
 /// comparable systems complain about).
 ///
+/// With `isEnabled` false the sensor is never called offline.
+///
 /// Invariants: `factor ≥ 1`, `minimum > 0`, `assumedInterval > 0`.
 public struct OfflineAlertRule: Hashable, Sendable {
     public var factor: Double
     public var minimum: Duration
     public var assumedInterval: Duration
+    public var isEnabled: Bool
 
     /// 3 × the median interval, at least 5 minutes; 5 minutes assumed until an interval is seen (limit 15 min).
     public static let `default` = OfflineAlertRule(factor: 3, minimum: .seconds(300), assumedInterval: .seconds(300))
 
-    public init(factor: Double, minimum: Duration, assumedInterval: Duration) {
+    public init(factor: Double, minimum: Duration, assumedInterval: Duration, isEnabled: Bool = true) {
         self.factor = factor
         self.minimum = minimum
         self.assumedInterval = assumedInterval
+        self.isEnabled = isEnabled
     }
 
     /// The silence (ms) after which a sensor with this median interval (ms; nil: none seen yet) is offline.
@@ -129,20 +136,22 @@ public struct MetricSet: Hashable, Sendable {
 /// `stuckAfter`. Stuck detection covers `stuckMetrics` (by default the measurements, not counts: an empty
 /// street really does count 0 for hours), and a humidity of exactly 100 % never counts as stuck (it saturates
 /// for hours in fog and rain). The alert is raised at the first fault and cleared by a good reading once good
-/// readings have been arriving, with no fault and no metric stuck, for `clear`.
+/// readings have been arriving, with no fault and no metric stuck, for `clear`. With `isEnabled` false no `sensor_faulty` alert is raised.
 public struct FaultAlertRule: Hashable, Sendable {
     public var stuckAfter: Duration
     public var clear: Duration
     public var stuckMetrics: MetricSet
+    public var isEnabled: Bool
 
     /// Stuck after 1 hour; cleared after 10 minutes of good readings (long enough that a sensor emitting the
     /// odd error code between good readings does not flap).
     public static let `default` = FaultAlertRule(stuckAfter: .seconds(3600), clear: .seconds(600), stuckMetrics: .measurements)
 
-    public init(stuckAfter: Duration, clear: Duration, stuckMetrics: MetricSet) {
+    public init(stuckAfter: Duration, clear: Duration, stuckMetrics: MetricSet, isEnabled: Bool = true) {
         self.stuckAfter = stuckAfter
         self.clear = clear
         self.stuckMetrics = stuckMetrics
+        self.isEnabled = isEnabled
     }
 
     /// Whether a value is a known sensor error code (SDS011: 999.9 and 1999.9 µg/m³ for PM2.5 and PM10).
@@ -160,17 +169,23 @@ public struct FaultAlertRule: Hashable, Sendable {
 public struct SensorAlertRules: Hashable, Sendable {
     public var offline: OfflineAlertRule
     public var faults: FaultAlertRule
+    /// The station's own air-quality rule; nil: the engine's ``AlertEngine/airQuality``.
+    public var airQuality: AirQualityAlertRule?
 
     public static let `default` = SensorAlertRules(offline: .default, faults: .default)
 
-    public init(offline: OfflineAlertRule, faults: FaultAlertRule) {
+    public init(offline: OfflineAlertRule, faults: FaultAlertRule, airQuality: AirQualityAlertRule? = nil) {
         self.offline = offline
         self.faults = faults
+        self.airQuality = airQuality
     }
 }
 
-/// When a pollutant's mean raises `air_quality`: from `poor` up, severity by band (poor = warning,
-/// very poor = major, extremely poor = critical), one alert per subject and pollutant.
+/// When a pollutant's mean raises `air_quality`: from `alertFrom` up (`poor` by default), severity by band
+/// (poor = warning, very poor = major, extremely poor = critical), one alert per subject and pollutant. A
+/// band below `alertFrom` clears the alert. With `isEnabled` false nothing is evaluated.
+///
+/// Invariant: `alertFrom` is `poor` or worse.
 ///
 /// The means are already averaged over an hour or a day, so there is no hold and no clear time by default;
 /// the hysteresis keeps a mean hovering at a band edge from flapping: a band is left only when the mean falls
@@ -180,14 +195,28 @@ public struct AirQualityAlertRule: Hashable, Sendable {
     public var hold: Duration
     public var clear: Duration
     public var hysteresis: Double
+    /// The best band that alerts.
+    public var alertFrom: AirQualityBand
+    public var isEnabled: Bool
 
-    /// The `eea-2024` table; no hold, no clear time; hysteresis 10 %.
+    /// The `eea-2024` table; no hold, no clear time; hysteresis 10 %; alerts from `poor`.
     public static let `default` = AirQualityAlertRule(index: .eea2024, hold: .zero, clear: .zero, hysteresis: 0.1)
 
-    public init(index: AirQualityIndex, hold: Duration, clear: Duration, hysteresis: Double) {
+    public init(
+        index: AirQualityIndex, hold: Duration, clear: Duration, hysteresis: Double, alertFrom: AirQualityBand = .poor,
+        isEnabled: Bool = true
+    ) {
         self.index = index
         self.hold = hold
         self.clear = clear
         self.hysteresis = hysteresis
+        self.alertFrom = max(alertFrom, .poor)
+        self.isEnabled = isEnabled
+    }
+
+    /// The severity of a debounced level (0 none, 1 poor … 3 extremely poor) under this rule: nil below
+    /// `alertFrom`.
+    func severity(level: Int) -> AlertSeverity? {
+        level + 2 >= alertFrom.rank ? AlertSeverity(rank: level) : nil
     }
 }

@@ -51,10 +51,11 @@ public final class StreetSenseService: Sendable {
         let writer = StoreWriter(store: store, capacity: 8, logger: logger)
         self.writer = writer
         let options = PipelineOptions(configuration)
-        let zoneRules = configuration.zones.map { ZoneAlertRules(configuration.crowdRules(forZone: $0.id)) }
+        let zoneRules = configuration.zones.map { ZoneAlertRules(configuration.rules(forZone: $0.id)) }
+        let sensorRules = configuration.sensors.map { SensorAlertRules(configuration.rules(forZone: $0.zone)) }
         let pipeline = try Pipeline(
             zones: configuration.zones, sensors: configuration.sensors, records: records, options: options,
-            zoneRules: zoneRules, logger: logger, deliver: { writer.submit($0) })
+            zoneRules: zoneRules, sensorRules: sensorRules, logger: logger, deliver: { writer.submit($0) })
 
         // Refill windows, duplicate detection and flow occupancies from what was committed before.
         let since = EventTime.now - Self.restoreHorizon
@@ -136,15 +137,6 @@ public final class StreetSenseService: Sendable {
     private static func createParentDirectory(of path: String) throws {
         guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return }
         try makeDirectories(String(path[..<slash]))
-    }
-}
-
-extension ZoneAlertRules {
-    /// The alert rules of a zone from its configured crowd rules.
-    init(_ rules: CrowdRules) {
-        self.init(
-            density: DensityAlertRule(levels: rules.densityLevels, hold: rules.hold, clear: rules.clear, hysteresis: rules.hysteresis),
-            buildUp: BuildUpAlertRule(ppm2Per5Min: rules.buildUp.ppm2Per5Min, hold: rules.hold, clear: rules.clear, hysteresis: rules.hysteresis))
     }
 }
 

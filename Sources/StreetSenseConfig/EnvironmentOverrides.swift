@@ -1,9 +1,9 @@
 /// Environment variables that override configuration keys (DESIGN §10): `STREETSENSE_` followed by the key path
 /// upper-cased and joined with `_`, so `mqtt.url` is `STREETSENSE_MQTT_URL`.
 ///
-/// Every scalar key of the file can be overridden, including `rules.zone_types.TYPE.…` for the types the file
-/// defines (`-` and `.` in the type become `_`); the `sensors` list cannot. An empty value unsets the key (its
-/// default applies). Values are text and are parsed with the key's type, so a bad one is reported naming the
+/// Every scalar key of the file can be overridden, including `rules.zone_types.TYPE.…` and `rules.zones.ZONE.…`
+/// for the types and zones the file names (`-` and `.` in a name become `_`); the `sensors` list cannot. An
+/// empty value unsets the key (its default applies). Values are text and are parsed with the key's type, so a bad one is reported naming the
 /// variable. Other `STREETSENSE_` variables draw a warning.
 public enum EnvironmentOverrides {
     /// The prefix of every override.
@@ -21,12 +21,15 @@ public enum EnvironmentOverrides {
             "pipeline.allowed_lateness_s", "pipeline.max_future_skew_s", "pipeline.max_payload_bytes",
             "pipeline.snapshot_interval_ms", "pipeline.queue_capacity",
             "zones_file",
-        ] + crowdRuleKeys.map { "rules." + $0 }
+        ] + ruleKeys.map { "rules." + $0 }
 
-    /// The keys of one set of crowd rules, under `rules` and under each `rules.zone_types.TYPE`.
-    static let crowdRuleKeys = [
+    /// The keys of one set of rules, under `rules`, each `rules.zone_types.TYPE` and each `rules.zones.ZONE`.
+    static let ruleKeys = [
         "density_levels.elevated", "density_levels.high", "density_levels.critical", "hold_s", "clear_s",
         "hysteresis", "build_up.ppm2_per_5min",
+        "air_quality.index", "air_quality.alert_from", "air_quality.enabled",
+        "sensor_offline.factor", "sensor_offline.minimum_s", "sensor_offline.enabled",
+        "sensor_faulty.stuck_s", "sensor_faulty.clear_s", "sensor_faulty.enabled",
     ]
 
     /// The variable for a key path: `mqtt.tls.ca_file` → `STREETSENSE_MQTT_TLS_CA_FILE`.
@@ -38,10 +41,12 @@ public enum EnvironmentOverrides {
     static func apply(_ environment: [String: String], to root: ConfigNode, file: String, log: DiagnosticLog) -> ConfigNode {
         var targets: [String: [String]] = [:]
         for path in keyPaths { targets[variableName(forKeyPath: path)] = path.split(separator: ".").map(String.init) }
-        for type in zoneTypeNames(in: root) {
-            for key in crowdRuleKeys {
-                let components = ["rules", "zone_types", type] + key.split(separator: ".").map(String.init)
-                targets[variableName(forKeyPath: "rules.zone_types.\(type).\(key)")] = components
+        for group in ["zone_types", "zones"] {
+            for name in ruleEntryNames(group, in: root) {
+                for key in ruleKeys {
+                    let components = ["rules", group, name] + key.split(separator: ".").map(String.init)
+                    targets[variableName(forKeyPath: "rules.\(group).\(name).\(key)")] = components
+                }
             }
         }
         var root = root
@@ -59,10 +64,10 @@ public enum EnvironmentOverrides {
         return root
     }
 
-    /// The zone types `rules.zone_types` names in `root`.
-    private static func zoneTypeNames(in root: ConfigNode) -> [String] {
+    /// The zone types (`group` = `zone_types`) or zones (`zones`) that `rules.<group>` names in `root`.
+    private static func ruleEntryNames(_ group: String, in root: ConfigNode) -> [String] {
         let rules = root.entries?.last { $0.key == "rules" }?.value
-        let types = rules?.entries?.last { $0.key == "zone_types" }?.value
+        let types = rules?.entries?.last { $0.key == group }?.value
         return types?.entries?.map(\.key) ?? []
     }
 

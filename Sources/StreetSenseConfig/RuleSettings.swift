@@ -1,23 +1,60 @@
 import StreetSenseCore
 
-/// The alert rules (DESIGN §5). Crowd rules have defaults and per-zone-type overrides; further rule families (air
-/// quality, silent sensors) belong here as their own fields, each read from its own key of `rules`.
+/// The alert rules (DESIGN §5), as three layers: the defaults (`rules:` top level), per zone type
+/// (`rules.zone_types.<type>`) and per zone (`rules.zones.<zone id>`), each overriding the one above key by key.
+/// Sensor rules (`sensor_offline`, `sensor_faulty`, `air_quality`) apply to a sensor through its zone.
 ///
-/// Invariant: `zoneTypes` holds complete rules (the defaults with the type's overrides applied), keyed by valid ids.
+/// A zone's layers, in order: ``defaults``, its type's entry, the `density_levels` of its GeoJSON feature,
+/// its entry in `rules.zones`.
+///
+/// Invariant: `zoneTypes` and `zones` hold complete rule sets (the layers above already applied), keyed by valid
+/// ids; every key of `zones` is a zone of the zones file.
 public struct RuleSettings: Sendable, Hashable {
-    /// The crowd rules of zones whose type has no entry in `zoneTypes`.
-    public var crowd: CrowdRules
-    /// Crowd rules per zone type (the GeoJSON property `type`).
-    public var zoneTypes: [String: CrowdRules]
+    /// The rules of zones that have no entry in `zoneTypes` or `zones`.
+    public var defaults: RuleSet
+    /// Rules per zone type (the GeoJSON property `type`).
+    public var zoneTypes: [String: RuleSet]
+    /// Rules of the zones with their own entry in `rules.zones`.
+    public var zones: [String: RuleSet]
 
-    public init(crowd: CrowdRules = .default, zoneTypes: [String: CrowdRules] = [:]) {
-        self.crowd = crowd
+    public init(defaults: RuleSet = .default, zoneTypes: [String: RuleSet] = [:], zones: [String: RuleSet] = [:]) {
+        self.defaults = defaults
         self.zoneTypes = zoneTypes
+        self.zones = zones
+    }
+
+    /// The default crowd rules (`defaults.crowd`).
+    public var crowd: CrowdRules {
+        get { defaults.crowd }
+        set { defaults.crowd = newValue }
+    }
+
+    /// The rules of a zone of `type` (nil: no type), before any zone's own entry.
+    public func rules(forZoneType type: String?) -> RuleSet {
+        type.flatMap { zoneTypes[$0] } ?? defaults
     }
 
     /// The crowd rules of a zone of `type` (nil: no type).
     public func crowdRules(forZoneType type: String?) -> CrowdRules {
-        type.flatMap { zoneTypes[$0] } ?? crowd
+        rules(forZoneType: type).crowd
+    }
+}
+
+/// Every rule family for one zone and the sensors in it.
+public struct RuleSet: Sendable, Hashable {
+    public var crowd: CrowdRules
+    public var airQuality: AirQualityRules
+    public var sensorOffline: SensorOfflineRules
+    public var sensorFaulty: SensorFaultyRules
+
+    /// The defaults of DESIGN §5.
+    public static let `default` = RuleSet(crowd: .default, airQuality: .default, sensorOffline: .default, sensorFaulty: .default)
+
+    public init(crowd: CrowdRules, airQuality: AirQualityRules, sensorOffline: SensorOfflineRules, sensorFaulty: SensorFaultyRules) {
+        self.crowd = crowd
+        self.airQuality = airQuality
+        self.sensorOffline = sensorOffline
+        self.sensorFaulty = sensorFaulty
     }
 }
 
@@ -60,25 +97,93 @@ public struct BuildUpRule: Sendable, Hashable {
 }
 
 extension RuleSettings {
-    /// Reads the `rules` section: the default crowd rules at its top level, then `zone_types`.
-    init(reading reader: MappingReader) {
+    /// Reads the `rules` section: the defaults at its top level, then `zone_types`. The entries of `zones` need
+    /// the zones file; they are collected in `zoneEntries` for ``applyZoneEntries(_:zones:zoneTypes:knownIDs:)``.
+    init(reading reader: MappingReader, zoneEntries: inout [ZoneRuleEntry]) {
         self.init()
-        crowd = CrowdRules(reading: reader, over: .default)
+        defaults = RuleSet(reading: reader, over: .default)
         if let types = reader.section("zone_types") {
-            for entry in types.entries {
-                let path = types.keyPath(entry.key)
-                guard Identifier.isValid(entry.key) else {
-                    types.log.error(
-                        at: entry.keyOrigin, key: path, "zone type " + ValueType<String>.invalidIdentifierReason(entry.key))
-                    continue
-                }
-                guard let section = MappingReader.make(entry.value, path: path, origin: entry.keyOrigin, log: types.log)
-                else { continue }
-                zoneTypes[entry.key] = CrowdRules(reading: section, over: crowd)
+            for (id, section) in Self.entries(of: types, naming: "zone type") {
+                zoneTypes[id] = RuleSet(reading: section, over: defaults)
                 section.reportUnknownKeys()
             }
         }
+        if let zones = reader.section("zones") {
+            for (id, section) in Self.entries(of: zones, naming: "zone id") {
+                zoneEntries.append(ZoneRuleEntry(zone: id, section: section))
+            }
+        }
         reader.reportUnknownKeys()
+    }
+
+    /// The mappings of a section keyed by ids; invalid ids and non-mappings are reported and skipped.
+    private static func entries(of reader: MappingReader, naming what: String) -> [(String, MappingReader)] {
+        var result: [(String, MappingReader)] = []
+        for entry in reader.entries {
+            let path = reader.keyPath(entry.key)
+            guard Identifier.isValid(entry.key) else {
+                reader.log.error(at: entry.keyOrigin, key: path, what + " " + ValueType<String>.invalidIdentifierReason(entry.key))
+                continue
+            }
+            guard let section = MappingReader.make(entry.value, path: path, origin: entry.keyOrigin, log: reader.log) else { continue }
+            result.append((entry.key, section))
+        }
+        return result
+    }
+
+    /// Reads the `rules.zones` entries over their zone's type rules and GeoJSON levels, and sets those zones'
+    /// `levels` to the result. An entry for a zone that is not in `knownIDs` is reported.
+    mutating func applyZoneEntries(
+        _ entries: [ZoneRuleEntry], zones: inout [ZoneDefinition], zoneTypes types: [String: String], knownIDs: [String]
+    ) {
+        for entry in entries {
+            let section = entry.section
+            guard let index = zones.firstIndex(where: { $0.id == entry.zone }) else {
+                if !knownIDs.contains(entry.zone) {
+                    let hint =
+                        closestMatch(to: entry.zone, among: knownIDs).map { " (did you mean \($0)?)" }
+                        ?? (knownIDs.isEmpty ? "" : " (known: \(knownIDs.sorted().prefix(10).joined(separator: ", ")))")
+                    section.log.error(at: section.origin, key: section.path, "unknown zone \"\(entry.zone)\"\(hint)")
+                }
+                continue
+            }
+            var base = rules(forZoneType: types[entry.zone])
+            base.crowd.densityLevels = zones[index].levels
+            let rules = RuleSet(reading: section, over: base)
+            section.reportUnknownKeys()
+            self.zones[entry.zone] = rules
+            zones[index].levels = rules.crowd.densityLevels
+        }
+    }
+}
+
+/// One `rules.zones.<zone id>` entry, read once the zones are known.
+struct ZoneRuleEntry {
+    var zone: String
+    var section: MappingReader
+}
+
+extension RuleSet {
+    /// Reads one layer of rules: the crowd keys and the `air_quality`, `sensor_offline` and `sensor_faulty`
+    /// sections, each key overriding `base`. Does not report unknown keys of `reader` (the caller's mapping may
+    /// hold `zone_types` and `zones`).
+    init(reading reader: MappingReader, over base: RuleSet) {
+        crowd = CrowdRules(reading: reader, over: base.crowd)
+        airQuality = base.airQuality
+        sensorOffline = base.sensorOffline
+        sensorFaulty = base.sensorFaulty
+        if let section = reader.section("air_quality") {
+            airQuality = AirQualityRules(reading: section, over: base.airQuality)
+            section.reportUnknownKeys()
+        }
+        if let section = reader.section("sensor_offline") {
+            sensorOffline = SensorOfflineRules(reading: section, over: base.sensorOffline)
+            section.reportUnknownKeys()
+        }
+        if let section = reader.section("sensor_faulty") {
+            sensorFaulty = SensorFaultyRules(reading: section, over: base.sensorFaulty)
+            section.reportUnknownKeys()
+        }
     }
 }
 

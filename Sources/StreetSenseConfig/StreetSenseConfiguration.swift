@@ -44,9 +44,16 @@ public struct StreetSenseConfiguration: Sendable {
 
     /// The crowd rules for the zone `id`: its type's rules, with the zone's own density levels.
     public func crowdRules(forZone id: String) -> CrowdRules {
-        var rules = rules.crowdRules(forZoneType: zoneTypes[id])
-        if let zone = zones.first(where: { $0.id == id }) { rules.densityLevels = zone.levels }
-        return rules
+        rules(forZone: id).crowd
+    }
+
+    /// Every rule for the zone `id` and its sensors: its own `rules.zones` entry, or its type's rules (the
+    /// defaults if it has none) with the zone's density levels.
+    public func rules(forZone id: String) -> RuleSet {
+        if let own = rules.zones[id] { return own }
+        var set = rules.rules(forZoneType: zoneTypes[id])
+        if let zone = zones.first(where: { $0.id == id }) { set.crowd.densityLevels = zone.levels }
+        return set
     }
 
     /// Loads and validates the configuration at `path`, with overrides from `environment` (pass
@@ -80,7 +87,8 @@ public struct StreetSenseConfiguration: Sendable {
         if let section = reader.section("store") { configuration.store = StoreSettings(reading: section) }
         if let section = reader.section("http") { configuration.http = HTTPSettings(reading: section, context: context) }
         if let section = reader.section("pipeline") { configuration.pipeline = PipelineSettings(reading: section) }
-        if let section = reader.section("rules") { configuration.rules = RuleSettings(reading: section) }
+        var zoneRuleEntries: [ZoneRuleEntry] = []
+        if let section = reader.section("rules") { configuration.rules = RuleSettings(reading: section, zoneEntries: &zoneRuleEntries) }
 
         var zoneIndex: SensorList.ZoneIndex?
         if let zonesFile = reader.required("zones_file", .string) {
@@ -91,6 +99,8 @@ public struct StreetSenseConfiguration: Sendable {
                 let zones = ZonesFile(root: zonesRoot, file: resolved, rules: configuration.rules, log: log)
                 configuration.zones = zones.zones
                 configuration.zoneTypes = zones.zoneTypes
+                configuration.rules.applyZoneEntries(
+                    zoneRuleEntries, zones: &configuration.zones, zoneTypes: zones.zoneTypes, knownIDs: zones.knownIDs.sorted())
                 zoneIndex = SensorList.ZoneIndex(
                     knownIDs: zones.knownIDs,
                     areas: Dictionary(zones.zones.map { ($0.id, $0.areaM2) }, uniquingKeysWith: { first, _ in first }),

@@ -68,15 +68,19 @@ public final class Pipeline {
     /// The active alerts as snapshots carry them; rebuilt only when alert events happened.
     private var activeAlertSummaries: [ActiveAlertSummary] = []
     private var alertSummariesStale = false
+    /// Running pollutant means of the registered air stations, for the `air_quality` rule.
+    private var airQuality: AirQualityFeed
 
     /// - Parameters:
     ///   - sensors: the registered sensors with their stable store references, and previously seen
     ///     unregistered sensors (from ``ReadingStore/syncRegistry(zones:sensors:)``).
     ///   - zoneRules: the alert rules of each zone, in `zones` order (defaults when empty).
+    ///   - sensorRules: the alert rules of each sensor, in `sensors` order (defaults when empty).
     /// - Throws: `ReadingTopic.InvalidPrefix` when the topic prefix cannot be used.
     public init(
         zones: [ZoneDefinition], sensors: [SensorDefinition], records: [SensorRecord], options: PipelineOptions,
-        zoneRules: [ZoneAlertRules] = [], logger: Logger, deliver: @escaping (StoreBatch) -> Void
+        zoneRules: [ZoneAlertRules] = [], sensorRules: [SensorAlertRules] = [], logger: Logger,
+        deliver: @escaping (StoreBatch) -> Void
     ) throws {
         let refByAddress = Dictionary(records.map { ($0.address, $0.ref) }, uniquingKeysWith: { a, _ in a })
         var refs: [Int32] = []
@@ -95,7 +99,10 @@ public final class Pipeline {
         for (i, zone) in zones.enumerated() {
             zoneHandles.append(alerts.registerZone(id: zone.id, rules: i < zoneRules.count ? zoneRules[i] : .default))
         }
-        for sensor in sensors { sensorHandles.append(alerts.registerSensor(sensor.address)) }
+        for (i, sensor) in sensors.enumerated() {
+            sensorHandles.append(alerts.registerSensor(sensor.address, rules: i < sensorRules.count ? sensorRules[i] : .default))
+        }
+        airQuality = AirQualityFeed(stations: sensors.count)
         self.alerts = alerts
         for record in records where !record.registered {
             _ = core.index(of: record.address, registeringWith: record.ref)
@@ -181,6 +188,7 @@ public final class Pipeline {
         core.apply(sensor: sensor, readings: output.readings, arrival: arrival, dispositions: &dispositions)
         let ref = core.ref(of: sensor)
         var flow = false
+        var airChanged = false
         for d in dispositions {
             switch d.outcome {
             case .accepted:
@@ -188,6 +196,7 @@ public final class Pipeline {
                 flow = flow || d.metric == .peopleIn || d.metric == .peopleOut
                 if let handle = handle(of: sensor) {
                     alerts.sensorReading(handle, metric: d.metric, value: d.value, at: d.time, into: &alertEvents)
+                    if airQuality.record(sensor, metric: d.metric, value: d.value, at: d.time) { airChanged = true }
                 }
             case .late:
                 pending.readings.append(StoredReading(sensorRef: ref, metric: d.metric, time: d.time, value: d.value, late: true))
@@ -199,6 +208,9 @@ public final class Pipeline {
             }
         }
         if flow, core.isRegistered(sensor) { flowChanged.insert(sensor) }
+        if airChanged, let handle = handle(of: sensor) {
+            airQuality.evaluate(sensor, handle: handle, alerts: &alerts, into: &alertEvents)
+        }
         evaluateZoneSamples()
     }
 
@@ -359,6 +371,7 @@ public final class Pipeline {
             guard let sensor = indexByRef[reading.sensorRef] else { continue }
             if let handle = handle(of: sensor) {
                 alerts.restoreSensorReading(handle, metric: reading.metric, value: reading.value, at: reading.time)
+                _ = airQuality.record(sensor, metric: reading.metric, value: reading.value, at: reading.time)
             }
             if sensor != groupSensor || reading.time != groupTime {
                 applyGroup()

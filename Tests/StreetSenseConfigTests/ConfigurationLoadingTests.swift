@@ -137,7 +137,7 @@ struct ConfigurationLoadingTests {
         var street = defaults
         street.densityLevels.critical = 4.0
         street.clear = .seconds(90)
-        #expect(config.rules.zoneTypes == ["street": street])
+        #expect(config.rules.zoneTypes.mapValues(\.crowd) == ["street": street])
         #expect(config.crowdRules(forZone: "street") == street)
         #expect(config.crowdRules(forZone: "plaza") == defaults)
         #expect(config.warnings.isEmpty)

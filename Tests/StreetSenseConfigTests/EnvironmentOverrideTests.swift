@@ -57,9 +57,9 @@ struct EnvironmentOverrideTests {
         #expect(config.rules.crowd.hold == .seconds(45))
         #expect(config.rules.crowd.densityLevels == DensityLevels(elevated: 2.5, high: 3.5, critical: 6))
         #expect(config.rules.crowd.buildUp.ppm2Per5Min == 0.5)
-        #expect(config.rules.zoneTypes["street"]?.clear == .seconds(120))
-        #expect(config.rules.zoneTypes["street"]?.hold == .seconds(45))
-        #expect(config.rules.zoneTypes["night-market"]?.hold == .seconds(7))
+        #expect(config.rules.zoneTypes["street"]?.crowd.clear == .seconds(120))
+        #expect(config.rules.zoneTypes["street"]?.crowd.hold == .seconds(45))
+        #expect(config.rules.zoneTypes["night-market"]?.crowd.hold == .seconds(7))
         #expect(config.crowdRules(forZone: "street").clear == .seconds(120))
         #expect(config.warnings.isEmpty)
     }
@@ -153,6 +153,9 @@ struct EnvironmentOverrideTests {
             "pipeline.snapshot_interval_ms": "100", "pipeline.queue_capacity": "8", "zones_file": "zones.geojson",
             "rules.density_levels.elevated": "1", "rules.density_levels.high": "2", "rules.density_levels.critical": "3",
             "rules.hold_s": "4", "rules.clear_s": "5", "rules.hysteresis": "0.2", "rules.build_up.ppm2_per_5min": "0.7",
+            "rules.air_quality.index": "eea-2024", "rules.air_quality.alert_from": "very_poor", "rules.air_quality.enabled": "no",
+            "rules.sensor_offline.factor": "2.5", "rules.sensor_offline.minimum_s": "90", "rules.sensor_offline.enabled": "off",
+            "rules.sensor_faulty.stuck_s": "7200", "rules.sensor_faulty.clear_s": "30", "rules.sensor_faulty.enabled": "false",
         ]
         #expect(Set(values.keys) == Set(EnvironmentOverrides.keyPaths))
         let environment = Dictionary(
@@ -171,5 +174,8 @@ struct EnvironmentOverrideTests {
                 == CrowdRules(
                     densityLevels: DensityLevels(elevated: 1, high: 2, critical: 3), hold: .seconds(4), clear: .seconds(5),
                     hysteresis: 0.2, buildUp: BuildUpRule(ppm2Per5Min: 0.7)))
+        #expect(config.rules.defaults.airQuality == AirQualityRules(index: "eea-2024", alertFrom: .veryPoor, isEnabled: false))
+        #expect(config.rules.defaults.sensorOffline == SensorOfflineRules(factor: 2.5, minimum: .seconds(90), isEnabled: false))
+        #expect(config.rules.defaults.sensorFaulty == SensorFaultyRules(stuckAfter: .seconds(7200), clear: .seconds(30), isEnabled: false))
     }
 }
