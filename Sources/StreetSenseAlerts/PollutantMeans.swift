@@ -62,6 +62,23 @@ public struct PollutantMeans: Sendable {
         return true
     }
 
+    /// Adds the sum and count of `count` readings of one minute (a stored 1-minute rollup) at `time`. Returns
+    /// false, changing nothing, in the same cases as ``add(station:metric:value:at:)`` and for `count < 1`.
+    @discardableResult
+    public mutating func add(station: Int, metric: Metric, sum: Double, count: Int, at time: EventTime) -> Bool {
+        guard let p = Self.position(of: metric), station >= 0, station < stationCount, sum.isFinite, count > 0 else { return false }
+        let hour = Self.hour(of: time)
+        let i = Self.slot(station: station, position: p, hour: hour)
+        if buckets[i].hour > hour { return false }
+        if buckets[i].hour < hour {
+            buckets[i] = HourBucket(hour: hour, sum: sum, count: 0)
+        } else {
+            buckets[i].sum += sum
+        }
+        buckets[i].count &+= .init(truncatingIfNeeded: count)
+        return true
+    }
+
     /// The means of a station at `time` (nil members: no valid mean; all nil for a station without rings).
     public func means(station: Int, at time: EventTime) -> AirQualityMeans {
         guard station >= 0, station < stationCount else { return AirQualityMeans() }

@@ -37,6 +37,8 @@ public final class StreetSenseService: Sendable {
 
     /// How far back stored readings refill the windows at start-up: the longest window plus the lateness.
     static let restoreHorizon: Duration = .seconds(3600 + 180)
+    /// How much further back stored 1-minute rollups refill the pollutant means (24-hour PM means).
+    static let airRestoreHorizon: Duration = .seconds(24 * 3600)
 
     public init(configuration: StreetSenseConfiguration, logger: Logger) throws {
         self.configuration = configuration
@@ -58,8 +60,10 @@ public final class StreetSenseService: Sendable {
             zoneRules: zoneRules, sensorRules: sensorRules, logger: logger, deliver: { writer.submit($0) })
 
         // Refill windows, duplicate detection and flow occupancies from what was committed before.
-        let since = EventTime.now - Self.restoreHorizon
+        // On a whole minute, so the rollups before it and the raw readings after it do not overlap.
+        let since = EventTime(milliseconds: (EventTime.now - Self.restoreHorizon).milliseconds / 60_000 * 60_000)
         let recent = try store.recentReadings(since: since)
+        let airRollups = try store.rollups(of: [.pm2_5, .pm10, .no2, .o3], from: since - Self.airRestoreHorizon, to: since)
         let activeAlerts = try store.activeAlerts()
         let lastAlertEventID = try store.lastAlertEventID() ?? AlertEventID(0)
         let alertFeed = AlertFeed(capacity: 4096, lastEventID: lastAlertEventID)
@@ -67,7 +71,8 @@ public final class StreetSenseService: Sendable {
         pipeline.feed = alertFeed
         try pipeline.restore(
             readings: recent, sensorsByRef: Dictionary(records.map { ($0.ref, $0.address) }, uniquingKeysWith: { a, _ in a }),
-            flowStates: try store.flowCounters(), activeAlerts: activeAlerts, lastAlertEventID: lastAlertEventID)
+            flowStates: try store.flowCounters(), activeAlerts: activeAlerts, lastAlertEventID: lastAlertEventID,
+            airRollups: airRollups)
         if !activeAlerts.isEmpty {
             logger.info("restored active alerts", metadata: ["alerts": .stringConvertible(activeAlerts.count)])
         }

@@ -1,5 +1,6 @@
 import StreetSenseAlerts
 import StreetSenseCore
+import StreetSenseStore
 
 /// The pipeline's air-quality stage: the running pollutant means of every registered station
 /// (``PollutantMeans``), fed by accepted readings live and by stored readings on restore, and the evaluation of
@@ -24,6 +25,17 @@ struct AirQualityFeed {
         let station = Int(sensor.rawValue)
         guard means.add(station: station, metric: metric, value: value, at: time) else { return false }
         if time.milliseconds > newest[station] { newest[station] = time.milliseconds }
+        return true
+    }
+
+    /// Adds a stored 1-minute rollup (restore); true if it changed the station's means.
+    mutating func record(_ sensor: SensorIndex, rollup: RollupRecord) -> Bool {
+        let station = Int(sensor.rawValue)
+        guard means.add(station: station, metric: rollup.metric, sum: rollup.sum, count: Int(rollup.count), at: rollup.minute) else {
+            return false
+        }
+        let end = rollup.minute.milliseconds + 59_999
+        if end > newest[station] { newest[station] = end }
         return true
     }
 

@@ -335,13 +335,21 @@ public final class Pipeline {
     /// replayed, so the zone density samples taken on the way (zone windows, percentiles) match the live run's
     /// whenever the occupancy did not hit zero in between; a flow sensor without a saved state keeps its
     /// occupancy at zero.
+    ///
+    /// `airRollups` are the stored 1-minute rollups of the index pollutants from before the first of
+    /// `readings` (up to 24 hours): they refill the 24-hour PM means, which need more history than the raw
+    /// readings replayed.
     public func restore(
         readings: [StoredReading], sensorsByRef: [Int32: SensorAddress], flowStates: [FlowCounterState],
-        activeAlerts: [AlertLifecycle] = [], lastAlertEventID: AlertEventID? = nil
+        activeAlerts: [AlertLifecycle] = [], lastAlertEventID: AlertEventID? = nil, airRollups: [RollupRecord] = []
     ) throws(AlertError) {
         var indexByRef: [Int32: SensorIndex] = [:]
         for (ref, address) in sensorsByRef {
             if let index = core.index(of: address) { indexByRef[ref] = index }
+        }
+        for rollup in airRollups {
+            guard let sensor = indexByRef[rollup.sensorRef], handle(of: sensor) != nil else { continue }
+            _ = airQuality.record(sensor, rollup: rollup)
         }
         var savedOccupancy: [SensorIndex: Double] = [:]
         for state in flowStates {

@@ -65,6 +65,30 @@ extension SQLiteStore {
         }
     }
 
+    /// The stored 1-minute rollups of `metrics` (all sensors) with `from ≤ minute < to`, oldest first. At
+    /// start-up they refill what needs more history than the raw readings replayed (24-hour PM means).
+    public func rollups(of metrics: [Metric], from: EventTime, to: EventTime) throws(StoreError) -> [RollupRecord] {
+        try run("read rollups of \(metrics.map(\.name).joined(separator: ",")) from \(from) to \(to)") {
+            guard from < to, !metrics.isEmpty else { return [] }
+            let ids = metrics.map { String($0.rawValue) }.joined(separator: ",")
+            return try pool.read { db in
+                var records: [RollupRecord] = []
+                let rows = try Row.fetchCursor(
+                    db, sql: """
+                        SELECT sensor_ref, metric, minute, count, sum, min, max FROM rollups
+                        WHERE minute >= ? AND minute < ? AND metric IN (\(ids)) ORDER BY minute
+                        """, arguments: [from.milliseconds, to.milliseconds])
+                while let row = try rows.next() {
+                    guard let metric = Metric(rawValue: row[1]) else { continue }
+                    records.append(RollupRecord(
+                        sensorRef: row[0], metric: metric, minute: EventTime(milliseconds: row[2]), count: row[3], sum: row[4],
+                        min: row[5], max: row[6]))
+                }
+                return records
+            }
+        }
+    }
+
     public func rollupSeries(
         sensorRef: Int32, metric: Metric, from: EventTime, to: EventTime, step: Duration
     ) throws(StoreError) -> [SeriesPoint] {

@@ -88,6 +88,35 @@ import Testing
         #expect(events.map(\.value) == [26])
     }
 
+    @Test("after a restart, 1-minute rollups older than the raw readings replayed refill the 24-hour means")
+    func restoreFromRollups() throws {
+        let first = DeliveredBatches()
+        let before = try pipeline(first)
+        // Flushed every hour, as the live service flushes every 250 ms: closed minutes become rollups.
+        for hour in 0..<18 {
+            sendPM(before, hours: hour..<(hour + 1))
+            before.flush()
+        }
+        before.flush(final: true)
+        // As at start-up: rollups before the last hour, raw readings of the last hour only.
+        let cut = at(17 * 3600)
+        let rollups = first.all.flatMap(\.rollups).filter { $0.minute < cut && $0.metric == .pm2_5 }
+        let recent = first.readings.filter { $0.time >= cut }
+        #expect(!rollups.isEmpty && recent.count == 6)
+
+        let second = DeliveredBatches()
+        let after = try pipeline(second)
+        try after.restore(
+            readings: recent, sensorsByRef: Dictionary(uniqueKeysWithValues: testRecords.map { ($0.ref, $0.address) }),
+            flowStates: [], activeAlerts: [], lastAlertEventID: AlertEventID(0), airRollups: rollups)
+        sendPM(after, hours: 18..<20)
+        after.flush(final: true)
+        let events = second.all.flatMap(\.alertEvents).filter { $0.rule == .airQuality }
+        #expect(events.map(\.transition) == [.raised])
+        #expect(events.map(\.at) == [at(19 * 3600)])
+        #expect(events.map(\.value) == [26])
+    }
+
     @Test("sensor_offline follows the configured factor and minimum")
     func offlineFollowsConfiguration() throws {
         let delivered = DeliveredBatches()
