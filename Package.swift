@@ -24,6 +24,10 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // The pure core: vocabulary, time, ring-buffer windows, zone density, snapshots. No I/O, no C.
@@ -141,6 +145,24 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Alert delivery: every alert transition published on MQTT (retained, per subject) and POSTed to webhooks.
+        .target(
+            name: "StreetSenseDelivery",
+            dependencies: [
+                "StreetSenseCore",
+                "StreetSenseAlerts",
+                "StreetSenseConfig",
+                "Mosquitto",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Starts the Debian mosquitto binary on a free loopback port (demo and tests).
         .executableTarget(
             name: "streetsense-bench",
@@ -208,6 +230,20 @@ let package = Package(
                 "StreetSenseCore",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "StreetSenseDeliveryTests",
+            dependencies: [
+                "StreetSenseDelivery", "StreetSenseAlerts", "StreetSenseCore", "StreetSenseConfig", "StreetSenseTesting", "Mosquitto",
+                "MosquittoBroker",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -19,6 +19,8 @@ public struct StreetSenseConfiguration: Sendable {
     /// The sensors, in file order.
     public var sensors: [SensorDefinition]
     public var rules: RuleSettings
+    /// Alert delivery: MQTT alert topics and webhooks.
+    public var alerts: AlertDeliverySettings
     /// The zones file as resolved (relative to the YAML file's folder unless absolute).
     public var zonesFile: String
     /// Problems that did not stop loading (unknown `STREETSENSE_` variables, likely typos in zone properties).
@@ -27,8 +29,8 @@ public struct StreetSenseConfiguration: Sendable {
     public init(
         mqtt: MQTTSettings = MQTTSettings(), store: StoreSettings = StoreSettings(), http: HTTPSettings = HTTPSettings(),
         pipeline: PipelineSettings = PipelineSettings(), zones: [ZoneDefinition] = [], zoneTypes: [String: String] = [:],
-        sensors: [SensorDefinition] = [], rules: RuleSettings = RuleSettings(), zonesFile: String = "",
-        warnings: [ConfigDiagnostic] = []
+        sensors: [SensorDefinition] = [], rules: RuleSettings = RuleSettings(), alerts: AlertDeliverySettings = AlertDeliverySettings(),
+        zonesFile: String = "", warnings: [ConfigDiagnostic] = []
     ) {
         self.mqtt = mqtt
         self.store = store
@@ -38,6 +40,7 @@ public struct StreetSenseConfiguration: Sendable {
         self.zoneTypes = zoneTypes
         self.sensors = sensors
         self.rules = rules
+        self.alerts = alerts
         self.zonesFile = zonesFile
         self.warnings = warnings
     }
@@ -89,6 +92,9 @@ public struct StreetSenseConfiguration: Sendable {
         if let section = reader.section("pipeline") { configuration.pipeline = PipelineSettings(reading: section) }
         var zoneRuleEntries: [ZoneRuleEntry] = []
         if let section = reader.section("rules") { configuration.rules = RuleSettings(reading: section, zoneEntries: &zoneRuleEntries) }
+        if let section = reader.section("alerts") {
+            configuration.alerts = AlertDeliverySettings(reading: section, environment: environment, log: log)
+        }
 
         var zoneIndex: SensorList.ZoneIndex?
         if let zonesFile = reader.required("zones_file", .string) {
