@@ -105,8 +105,10 @@ let package = Package(
             name: "StreetSenseHTTP",
             dependencies: [
                 "StreetSenseCore",
+                "StreetSenseAlerts",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             resources: [.copy("openapi.yaml")],
             swiftSettings: swiftSettings
@@ -228,6 +230,7 @@ let package = Package(
             dependencies: [
                 "StreetSenseHTTP",
                 "StreetSenseCore",
+                "StreetSenseAlerts",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Yams", package: "Yams"),
             ],

@@ -4,46 +4,61 @@ import Hummingbird
 import Logging
 import StreetSenseCore
 
-/// The read-only HTTP JSON API (DESIGN §7): zones, sensors, their stored series, rejects, health and
-/// readiness, and the OpenAPI document that describes them (`/api/v1/openapi.yaml`).
+/// The HTTP JSON API (DESIGN §7): zones, sensors, their stored series, rejects, alerts (list, detail,
+/// acknowledgement, Server-Sent Events), health and readiness, and the OpenAPI document that describes them
+/// (`/api/v1/openapi.yaml`).
 ///
 /// Handlers answer from one immutable ``Snapshot`` per request (``SnapshotSource``) and from stored history
 /// (``HistorySource``, read on the API's own dispatch queues); they never touch live state. Errors are
 /// RFC 9457 problem documents (``ProblemDetails``). `GET /api/v1/zones` reuses its encoded body until a new
-/// snapshot is published.
+/// snapshot is published. With a tokens file (``APIAccess``) and private reads, every route but the OpenAPI
+/// document, `/healthz` and `/readyz` needs a bearer token.
 ///
 /// ```swift
 /// let router = Router()
 /// APIRoutes(services: services).add(to: router)
-/// // … the application adds its own routes (alerts, dashboard, metrics) to the same router.
+/// // … the application adds its own routes (dashboard, metrics) to the same router.
 /// ```
 public struct APIRoutes: Sendable {
     /// The path prefix of every API route.
     public static let prefix = "/api/v1"
 
-    /// The routes this type adds, as Hummingbird path patterns, each answering `GET` (and `HEAD`) only.
+    /// The routes this type always adds, as Hummingbird path patterns, each answering `GET` (and `HEAD`) only.
     public static let paths: [String] = [
         "/api/v1/zones", "/api/v1/zones/:id", "/api/v1/zones/:id/series",
         "/api/v1/sensors", "/api/v1/sensors/:pilot/:sensor", "/api/v1/sensors/:pilot/:sensor/series",
         "/api/v1/rejects", "/api/v1/openapi.yaml", "/healthz", "/readyz",
     ]
 
+    /// The routes added when ``APIServices/alerts`` is set: GET (and HEAD) except `…/ack`, which is POST only.
+    public static let alertPaths: [String] = [
+        "/api/v1/alerts", "/api/v1/alerts/stream", "/api/v1/alerts/:id", "/api/v1/alerts/:id/ack",
+    ]
+
     /// The unit of a zone's density series.
     static let densityUnit = "p/m2"
 
     let services: APIServices
+    let alertStream: AlertStreamSettings
+    let streamClients: StreamClientLimit
     private let zoneList = ZoneListCache()
-    private let reads: HistoryReadQueue
+    let reads: HistoryReadQueue
     private let openAPIDocument: ByteBuffer?
 
     /// - Parameters:
-    ///   - services: where live state, history and readiness come from.
+    ///   - services: where live state, history, readiness and alerts come from, and who may do what.
     ///   - historyReadWidth: how many blocking history reads may run at once.
-    public init(services: APIServices, historyReadWidth: Int = 4) {
+    ///   - alertStream: how the alerts' Server-Sent Events feed behaves.
+    public init(services: APIServices, historyReadWidth: Int = 4, alertStream: AlertStreamSettings = AlertStreamSettings()) {
         self.services = services
         self.reads = HistoryReadQueue(width: historyReadWidth)
+        self.alertStream = alertStream
+        self.streamClients = StreamClientLimit(limit: alertStream.maximumClients)
         self.openAPIDocument = (try? Self.openAPIDocumentText()).map { ByteBuffer(string: $0) }
     }
+
+    /// The number of alert streams being served now.
+    public var activeAlertStreams: Int { streamClients.activeCount }
 
     /// The OpenAPI 3.1 document bundled with this module, as served at `/api/v1/openapi.yaml`.
     public static func openAPIDocumentText() throws -> String {
@@ -67,16 +82,27 @@ public struct APIRoutes: Sendable {
             try await self.sensorSeries(request, context.parameters, context.logger)
         }
         get(router, "/api/v1/rejects") { request, context in try await self.rejects(request, context.logger) }
-        get(router, "/api/v1/openapi.yaml") { request, _ in try self.openAPI(request) }
-        get(router, "/healthz") { _, _ in Self.json(.ok) { $0.object { $0.member("status", "ok") } } }
-        get(router, "/readyz") { _, _ in self.readiness() }
+        get(router, "/api/v1/openapi.yaml", public: true) { request, _ in try self.openAPI(request) }
+        get(router, "/healthz", public: true) { _, _ in Self.json(.ok) { $0.object { $0.member("status", "ok") } } }
+        get(router, "/readyz", public: true) { _, _ in self.readiness() }
+        if let alerts = services.alerts { addAlertRoutes(to: router, source: alerts) }
     }
 
     /// Registers `handler` for GET and HEAD (the same response without its body) on `path`, and a 405
-    /// problem for the other methods.
-    private func get<Context: RequestContext>(
-        _ router: Router<Context>, _ path: RouterPath, _ handler: @escaping @Sendable (Request, Context) async throws -> Response
+    /// problem for the other methods. Unless `public`, the request must pass ``authorizeRead(_:)`` first.
+    func get<Context: RequestContext>(
+        _ router: Router<Context>, _ path: RouterPath, public isPublic: Bool = false,
+        _ route: @escaping @Sendable (Request, Context) async throws -> Response
     ) {
+        let handler: @Sendable (Request, Context) async throws -> Response
+        if isPublic {
+            handler = route
+        } else {
+            handler = { request, context in
+                try self.authorizeRead(request)
+                return try await route(request, context)
+            }
+        }
         router.get(path, use: handler)
         router.head(path) { request, context -> Response in
             do {
@@ -333,9 +359,9 @@ public struct APIRoutes: Sendable {
     }
 }
 
-/// A router with the read-only API on it, for a `BasicRequestContext` application.
-public func buildAPIRouter(_ services: APIServices) -> Router<BasicRequestContext> {
+/// A router with the API on it, for a `BasicRequestContext` application.
+public func buildAPIRouter(_ services: APIServices, alertStream: AlertStreamSettings = AlertStreamSettings()) -> Router<BasicRequestContext> {
     let router = Router()
-    APIRoutes(services: services).add(to: router)
+    APIRoutes(services: services, alertStream: alertStream).add(to: router)
     return router
 }

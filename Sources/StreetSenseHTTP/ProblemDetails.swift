@@ -12,7 +12,17 @@ public struct ProblemDetails: HTTPResponseError, Sendable, CustomStringConvertib
     /// The kinds of problem the API reports.
     public enum Kind: String, Sendable, Hashable, CaseIterable {
         case invalidParameter = "invalid-parameter"
+        /// The request body is not what the endpoint takes.
+        case invalidBody = "invalid-body"
+        /// No bearer token, or one the API does not know (401, with `WWW-Authenticate: Bearer`).
+        case unauthorized = "unauthorized"
+        /// The token's role does not allow this, or no tokens file is configured (403).
+        case forbidden = "forbidden"
         case notFound = "not-found"
+        /// The resource's state does not allow this (acknowledging a cleared alert).
+        case conflict = "conflict"
+        /// Too many clients, for now (503, with `Retry-After`).
+        case unavailable = "unavailable"
         case methodNotAllowed = "method-not-allowed"
         case internalError = "internal-error"
 
@@ -21,8 +31,12 @@ public struct ProblemDetails: HTTPResponseError, Sendable, CustomStringConvertib
 
         public var status: HTTPResponse.Status {
             switch self {
-            case .invalidParameter: .badRequest
+            case .invalidParameter, .invalidBody: .badRequest
+            case .unauthorized: .unauthorized
+            case .forbidden: .forbidden
             case .notFound: .notFound
+            case .conflict: .conflict
+            case .unavailable: .serviceUnavailable
             case .methodNotAllowed: .methodNotAllowed
             case .internalError: .internalServerError
             }
@@ -31,7 +45,12 @@ public struct ProblemDetails: HTTPResponseError, Sendable, CustomStringConvertib
         public var title: String {
             switch self {
             case .invalidParameter: "Invalid query parameter"
+            case .invalidBody: "Invalid request body"
+            case .unauthorized: "Authentication required"
+            case .forbidden: "Forbidden"
             case .notFound: "Not found"
+            case .conflict: "Conflict"
+            case .unavailable: "Service unavailable"
             case .methodNotAllowed: "Method not allowed"
             case .internalError: "Internal error"
             }
@@ -45,14 +64,19 @@ public struct ProblemDetails: HTTPResponseError, Sendable, CustomStringConvertib
     public var parameter: String?
     /// The methods the resource supports, for ``Kind/methodNotAllowed``.
     public var allowedMethods: [HTTPRequest.Method]
+    /// Seconds after which to try again, for ``Kind/unavailable`` (the `Retry-After` header).
+    public var retryAfterSeconds: Int?
 
     public var status: HTTPResponse.Status { kind.status }
 
-    public init(_ kind: Kind, detail: String, parameter: String? = nil, allowedMethods: [HTTPRequest.Method] = []) {
+    public init(
+        _ kind: Kind, detail: String, parameter: String? = nil, allowedMethods: [HTTPRequest.Method] = [], retryAfterSeconds: Int? = nil
+    ) {
         self.kind = kind
         self.detail = detail
         self.parameter = parameter
         self.allowedMethods = allowedMethods
+        self.retryAfterSeconds = retryAfterSeconds
     }
 
     /// A bad query parameter: names it and says why.
@@ -65,10 +89,14 @@ public struct ProblemDetails: HTTPResponseError, Sendable, CustomStringConvertib
     public var description: String { "\(status.code) \(kind.rawValue): \(detail)" }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        Self.response(kind: kind, detail: detail, parameter: parameter, allowedMethods: allowedMethods, path: request.uri.path)
+        Self.response(
+            kind: kind, detail: detail, parameter: parameter, allowedMethods: allowedMethods, retryAfterSeconds: retryAfterSeconds,
+            path: request.uri.path)
     }
 
-    static func response(kind: Kind, detail: String, parameter: String?, allowedMethods: [HTTPRequest.Method], path: String) -> Response {
+    static func response(
+        kind: Kind, detail: String, parameter: String?, allowedMethods: [HTTPRequest.Method], retryAfterSeconds: Int? = nil, path: String
+    ) -> Response {
         var json = JSONWriter(capacity: 256)
         json.object { json in
             json.member("type", kind.type)
@@ -82,6 +110,8 @@ public struct ProblemDetails: HTTPResponseError, Sendable, CustomStringConvertib
         if !allowedMethods.isEmpty {
             headers[.allow] = allowedMethods.map(\.rawValue).joined(separator: ", ")
         }
+        if kind == .unauthorized { headers[.wwwAuthenticate] = "Bearer realm=\"streetsense\"" }
+        if let retryAfterSeconds { headers[.retryAfter] = String(retryAfterSeconds) }
         return Response(status: kind.status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: json.bytes)))
     }
 }

@@ -1,3 +1,4 @@
+import StreetSenseAlerts
 import StreetSenseCore
 
 /// The JSON shapes of the API's resources (documented in `openapi.yaml`): snake_case keys, RFC 3339 UTC
@@ -161,6 +162,71 @@ extension JSONWriter {
             json.member("reason", record.reason.rawValue)
             json.member("detail", record.detail)
             json.member("payload_excerpt", record.payloadExcerpt)
+        }
+    }
+}
+
+/// The JSON shapes of alerts and their events (`Alert`, `AlertEvent` in `openapi.yaml`).
+extension JSONWriter {
+    mutating func acknowledgement(_ acknowledgement: Acknowledgement?) {
+        guard let acknowledgement else { return null() }
+        object { json in
+            json.member("by", acknowledgement.by)
+            json.member("at", time: acknowledgement.at)
+            json.member("note", acknowledgement.note)
+        }
+    }
+
+    private mutating func alertMembers(_ alert: StoredAlert) {
+        member("id", alert.id.rawValue)
+        member("rule", alert.rule.rawValue)
+        member("subject_kind", alert.subject.kind.rawValue)
+        member("subject_id", alert.subject.id)
+        member("metric", alert.metric?.name)
+        member("fault", alert.fault?.rawValue)
+        member("severity", alert.severity.rawValue)
+        member("level", alert.level)
+        member("state", alert.state.rawValue)
+        member("acknowledged", alert.acknowledgement != nil)
+        key("acknowledgement")
+        acknowledgement(alert.acknowledgement)
+        member("raised_at", time: alert.raisedAt)
+        member("updated_at", time: alert.updatedAt)
+        member("cleared_at", time: alert.clearedAt)
+        member("peak", alert.peak)
+        member("value", alert.value)
+        member("last_event_id", alert.lastEventID.rawValue)
+    }
+
+    /// An alert as its newest event left it.
+    mutating func alert(_ alert: StoredAlert) {
+        object { $0.alertMembers(alert) }
+    }
+
+    /// An alert and its events, oldest first.
+    mutating func alert(_ alert: StoredAlert, events: [AlertEvent]) {
+        object { json in
+            json.alertMembers(alert)
+            json.key("events")
+            json.array { json in
+                for event in events { json.alertEvent(event) }
+            }
+        }
+    }
+
+    /// One transition of an alert.
+    mutating func alertEvent(_ event: AlertEvent) {
+        object { json in
+            json.member("id", event.id.rawValue)
+            json.member("alert_id", event.alertID.rawValue)
+            json.member("transition", event.transition.rawValue)
+            json.member("severity", event.severity.rawValue)
+            json.member("level", event.level)
+            json.member("at", time: event.at)
+            json.member("value", event.value)
+            json.member("peak", event.peak)
+            json.key("acknowledgement")
+            json.acknowledgement(event.acknowledgement)
         }
     }
 }

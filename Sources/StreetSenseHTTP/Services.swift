@@ -1,3 +1,4 @@
+import StreetSenseAlerts
 import StreetSenseCore
 
 /// Where the API reads live state: the newest immutable ``Snapshot`` the aggregation core's owner published.
@@ -74,15 +75,47 @@ public protocol ReadinessProbe: Sendable {
     func readiness() -> [ReadinessCheck]
 }
 
-/// Everything the read-only API needs from the rest of the application.
+/// Where the API reads and changes alerts: the stored alerts and their events, the acknowledgement path into
+/// the pipeline, and the live feed (DESIGN §5).
+///
+/// The read methods block (SQLite); the API calls them on its own dispatch queues, never on the event loop or
+/// the cooperative thread pool. Any error they throw becomes a `500` problem response.
+public protocol AlertSource: Sendable {
+    /// Alerts matching `filter`, newest first (descending id), with `id < before` when given, at most `limit`.
+    func alerts(filter: AlertFilter, before: AlertID?, limit: Int) throws -> [StoredAlert]
+    /// One alert, or nil if no alert has this id.
+    func alert(id: AlertID) throws -> StoredAlert?
+    /// Every event of one alert, oldest first.
+    func alertEvents(alertID: AlertID) throws -> [AlertEvent]
+    /// Stored events with `id > after`, oldest first, at most `limit` (for SSE clients that resume).
+    func alertEvents(after: AlertEventID, limit: Int) throws -> [AlertEvent]
+    /// Acknowledges an active alert on the pipeline's thread and returns the `acknowledged` event (which is
+    /// also published on ``feed`` and stored). Throws ``AlertError`` for an unknown or cleared alert
+    /// (`alert_not_active`, `already_cleared`), an alert acknowledged before (`already_acknowledged`) or an
+    /// invalid name or note (`invalid_acknowledgement`).
+    func acknowledge(alertID: AlertID, by: String, note: String?) async throws -> AlertEvent
+    /// The live feed of alert events.
+    var feed: AlertFeed { get }
+}
+
+/// Everything the API needs from the rest of the application.
 public struct APIServices: Sendable {
     public var snapshots: any SnapshotSource
     public var history: any HistorySource
     public var readiness: any ReadinessProbe
+    /// Alerts and their live feed; nil leaves the `/api/v1/alerts` routes out.
+    public var alerts: (any AlertSource)?
+    /// Who may read and who may acknowledge.
+    public var access: APIAccess
 
-    public init(snapshots: any SnapshotSource, history: any HistorySource, readiness: any ReadinessProbe) {
+    public init(
+        snapshots: any SnapshotSource, history: any HistorySource, readiness: any ReadinessProbe, alerts: (any AlertSource)? = nil,
+        access: APIAccess = .open
+    ) {
         self.snapshots = snapshots
         self.history = history
         self.readiness = readiness
+        self.alerts = alerts
+        self.access = access
     }
 }

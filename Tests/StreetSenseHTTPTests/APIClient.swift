@@ -24,9 +24,10 @@ struct APIClient {
     let contract: OpenAPIContract
 
     func request(
-        _ uri: String, method: HTTPRequest.Method = .get, sourceLocation: SourceLocation = #_sourceLocation
+        _ uri: String, method: HTTPRequest.Method = .get, headers: HTTPFields = [:], body: String? = nil,
+        sourceLocation: SourceLocation = #_sourceLocation
     ) async throws -> CheckedResponse {
-        let response = try await client.execute(uri: uri, method: method)
+        let response = try await client.execute(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) })
         var headers: [String: String] = [:]
         for field in response.headers { headers[field.name.canonicalName] = field.value }
         let checked = CheckedResponse(status: response.status.code, headers: headers, body: Array(response.body.readableBytesView))
@@ -41,22 +42,27 @@ struct APIClient {
 
     /// Requests `uri` and returns the JSON body, expecting `status`.
     func json(
-        _ uri: String, status: Int = 200, method: HTTPRequest.Method = .get, sourceLocation: SourceLocation = #_sourceLocation
+        _ uri: String, status: Int = 200, method: HTTPRequest.Method = .get, headers: HTTPFields = [:], body: String? = nil,
+        sourceLocation: SourceLocation = #_sourceLocation
     ) async throws -> JSONValue {
-        let response = try await request(uri, method: method, sourceLocation: sourceLocation)
+        let response = try await request(uri, method: method, headers: headers, body: body, sourceLocation: sourceLocation)
         #expect(response.status == status, "\(uri): \(response.text)", sourceLocation: sourceLocation)
         return response.json
     }
 }
 
-/// Runs `test` against the API built by ``buildAPIRouter(_:)`` in process, with a client checked against the
-/// OpenAPI document that the same API serves.
-func withAPI(_ services: APIServices, _ test: @Sendable (APIClient) async throws -> Void) async throws {
+/// Runs `test` against the API built by ``buildAPIRouter(_:alertStream:)``, in process or (`live`) over a real
+/// server on a free loopback port, with a client checked against the OpenAPI document that the same API serves.
+func withAPI(
+    _ services: APIServices, alertStream: AlertStreamSettings = AlertStreamSettings(), live: Bool = false,
+    _ test: @Sendable (APIClient) async throws -> Void
+) async throws {
     // Handlers log failed store reads at error level; keep the test output to the test results.
     var logger = Logger(label: "StreetSenseHTTPTests")
     logger.logLevel = .critical
-    let app = Application(router: buildAPIRouter(services), logger: logger)
-    try await app.test(.router) { client in
+    let app = Application(
+        router: buildAPIRouter(services, alertStream: alertStream), configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: logger)
+    try await app.test(live ? .live : .router) { client in
         let document = try await client.execute(uri: "/api/v1/openapi.yaml", method: .get)
         try #require(document.status == .ok)
         let contract = try OpenAPIContract(yaml: String(decoding: document.body.readableBytesView, as: UTF8.self))

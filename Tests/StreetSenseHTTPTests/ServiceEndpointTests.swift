@@ -36,7 +36,7 @@ import Testing
             #expect(contract.document["openapi"]?.string == "3.1.0")
             #expect(contract.document["info"]?["description"]?.string?.contains("pilot AND sensor id") == true)
             let documented = Set(contract.document["paths"]?.object?.keys.map { $0 } ?? [])
-            let routed = Set(APIRoutes.paths.map { path in
+            let routed = Set((APIRoutes.paths + APIRoutes.alertPaths).map { path in
                 path.split(separator: "/").map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }.joined(separator: "/")
             }.map { "/" + $0 })
             #expect(documented == routed)
