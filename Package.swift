@@ -46,7 +46,7 @@ let package = Package(
         // Scenario generation: deterministic simulated sensors (the demo's festival, later the full generator).
         .target(
             name: "StreetSenseSimulation",
-            dependencies: ["StreetSenseCore"],
+            dependencies: ["StreetSenseCore", .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings
         ),
         // The YAML configuration and GeoJSON zones, validated with file:line errors.
@@ -135,9 +135,22 @@ let package = Package(
                 "StreetSenseApp",
                 "StreetSenseConfig",
                 "StreetSenseSimulation",
+                "StreetSenseReplay",
                 "MosquittoBroker",
+                "Mosquitto",
+                "StreetSenseCore",
+                "StreetSensePipeline",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Traces (JSON Lines) and replay: offline through the pipeline on event time, or to a broker.
+        .target(
+            name: "StreetSenseReplay",
+            dependencies: [
+                "StreetSenseCore", "StreetSenseAlerts", "StreetSenseConfig", "StreetSensePipeline", "StreetSenseStore", "Mosquitto",
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -199,6 +212,14 @@ let package = Package(
         .testTarget(
             name: "StreetSenseSimulationTests",
             dependencies: ["StreetSenseSimulation", "StreetSenseCore", "StreetSensePipeline", "StreetSenseDecoding", "StreetSenseStore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "StreetSenseReplayTests",
+            dependencies: [
+                "StreetSenseReplay", "StreetSenseSimulation", "StreetSenseCore", "StreetSenseConfig", "StreetSenseTesting", "Mosquitto",
+                "MosquittoBroker",
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
