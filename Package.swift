@@ -217,7 +217,7 @@ let package = Package(
         .testTarget(
             name: "StreetSenseReplayTests",
             dependencies: [
-                "StreetSenseReplay", "StreetSenseSimulation", "StreetSenseCore", "StreetSenseConfig", "StreetSenseTesting", "Mosquitto",
+                "StreetSenseReplay", "StreetSenseSimulation", "StreetSenseCore", "StreetSenseConfig", "StreetSenseAlerts", "StreetSenseTesting", "Mosquitto",
                 "MosquittoBroker",
             ],
             swiftSettings: swiftSettings

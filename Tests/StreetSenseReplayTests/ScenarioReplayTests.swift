@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import StreetSenseAlerts
 import StreetSenseConfig
 import StreetSenseCore
 import StreetSenseReplay

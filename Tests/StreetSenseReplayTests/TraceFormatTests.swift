@@ -60,7 +60,7 @@ struct TraceFormatTests {
         var read: [TraceRecord] = []
         while let record = try reader.next() { read.append(record) }
         #expect(read.count == 2)
-        #expect(read.last == TraceRecord(at: EventTime(milliseconds: 1_795_345_702_000 - 3_600_000), topic: "a/c", payload: "é", qos: 1))
+        #expect(read.last == TraceRecord(at: EventTime(milliseconds: 1_795_342_502_000), topic: "a/c", payload: "é", qos: 1))
         #expect(errors.map(\.line) == [2, 3, 5, 6, 7])
         #expect(reader.skippedLines == 5)
         #expect(errors[0].reason == "not a JSON object")
