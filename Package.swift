@@ -50,7 +50,7 @@ let package = Package(
         // Scenario generation: deterministic simulated sensors (the demo's festival, later the full generator).
         .target(
             name: "StreetSenseSimulation",
-            dependencies: ["StreetSenseCore"],
+            dependencies: ["StreetSenseCore", .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings
         ),
         // The YAML configuration and GeoJSON zones, validated with file:line errors.
@@ -141,7 +141,11 @@ let package = Package(
                 "StreetSenseApp",
                 "StreetSenseConfig",
                 "StreetSenseSimulation",
+                "StreetSenseReplay",
                 "MosquittoBroker",
+                "Mosquitto",
+                "StreetSenseCore",
+                "StreetSensePipeline",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -165,7 +169,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Starts the Debian mosquitto binary on a free loopback port (demo and tests).
+        // Traces (JSON Lines) and replay: offline through the pipeline on event time, or to a broker.
+        .target(
+            name: "StreetSenseReplay",
+            dependencies: [
+                "StreetSenseCore", "StreetSenseAlerts", "StreetSenseConfig", "StreetSensePipeline", "StreetSenseStore", "Mosquitto",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // End-to-end benchmarks that need the whole service (`make bench`).
         .executableTarget(
             name: "streetsense-bench",
             dependencies: [
@@ -175,6 +188,7 @@ let package = Package(
             path: "Benchmarks/StreetSenseBench",
             swiftSettings: swiftSettings
         ),
+        // Starts the Debian mosquitto binary on a free loopback port (demo and tests).
         .target(
             name: "MosquittoBroker",
             dependencies: ["Mosquitto"],
@@ -223,6 +237,14 @@ let package = Package(
         .testTarget(
             name: "StreetSenseSimulationTests",
             dependencies: ["StreetSenseSimulation", "StreetSenseCore", "StreetSensePipeline", "StreetSenseDecoding", "StreetSenseStore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "StreetSenseReplayTests",
+            dependencies: [
+                "StreetSenseReplay", "StreetSenseSimulation", "StreetSenseCore", "StreetSenseConfig", "StreetSenseAlerts", "StreetSenseTesting", "Mosquitto",
+                "MosquittoBroker",
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
