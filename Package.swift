@@ -127,6 +127,7 @@ let package = Package(
                 "MosquittoBroker",
                 "StreetSenseSimulation",
                 "StreetSenseAlerts",
+                "StreetSenseDelivery",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -276,8 +277,12 @@ let package = Package(
             name: "StreetSenseIntegrationTests",
             dependencies: [
                 "StreetSenseApp", "StreetSenseHTTP", "StreetSenseTesting", "Mosquitto", "MosquittoBroker", "StreetSenseCore",
-                "StreetSenseConfig", "StreetSenseStore", "StreetSensePipeline",
+                "StreetSenseConfig", "StreetSenseStore", "StreetSensePipeline", "StreetSenseAlerts", "StreetSenseDelivery",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),

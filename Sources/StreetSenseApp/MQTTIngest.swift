@@ -22,6 +22,8 @@ public final class MQTTIngest: Sendable {
     }
 
     private let client: MosquittoClient
+    /// The connection, also used to publish alert transitions.
+    var mqttClient: MosquittoClient { client }
     private let filter: String
     private let state = ConnectionStateCell()
     private let logger: Logger

@@ -6,6 +6,7 @@ import ServiceLifecycle
 import StreetSenseAlerts
 import StreetSenseConfig
 import StreetSenseCore
+import StreetSenseDelivery
 import StreetSenseHTTP
 import StreetSensePipeline
 import StreetSenseStore
@@ -34,6 +35,10 @@ public final class StreetSenseService: Sendable {
     public let alertFeed: AlertFeed
     private let httpPort = Mutex<Int?>(nil)
     private let group = Mutex<ServiceGroup?>(nil)
+    private let webhooks = Mutex<WebhookSender?>(nil)
+
+    /// Delivery statistics of each configured webhook (empty when none is configured or before `run`).
+    public var webhookStatistics: [WebhookStatistics] { webhooks.withLock { $0?.statistics ?? [] } }
 
     /// How far back stored readings refill the windows at start-up: the longest window plus the lateness.
     static let restoreHorizon: Duration = .seconds(3600 + 180)
@@ -103,11 +108,14 @@ public final class StreetSenseService: Sendable {
         onHTTPReady: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws {
         let router = Router()
+        let tokens = try configuration.http.tokensFile.map { path throws(AccessTokensError) in try AccessTokens.load(path: path) }
         let services = APIServices(
             snapshots: SnapshotBoxSource(box: snapshots),
             history: StoreHistory(store: store),
-            readiness: ServiceReadiness(ingest: ingest, writer: writer))
-        APIRoutes(services: services).add(to: router)
+            readiness: ServiceReadiness(ingest: ingest, writer: writer),
+            alerts: StoreAlerts(store: store, runner: runner, feed: alertFeed),
+            access: APIAccess(tokens: tokens, publicReads: configuration.http.publicReads))
+        APIRoutes(services: services, alertStream: AlertStreamSettings(cloudEventSource: configuration.alerts.source)).add(to: router)
         StatusPage(snapshots: snapshots).add(to: router)
         let app = Application(
             router: router,
@@ -121,13 +129,26 @@ public final class StreetSenseService: Sendable {
         let chain = IngestChain(ingest: ingest, runner: runner, writer: writer, store: store, logger: logger)
         let retention = RetentionJob(
             store: store, rawDays: configuration.store.rawRetentionDays, rollupDays: configuration.store.rollupRetentionDays, logger: logger)
+        // Alert delivery runs on its own tasks: a slow broker or a dead webhook never holds the pipeline.
+        var delivery: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if configuration.alerts.mqttPublish {
+            let publisher = AlertMQTTPublisher(
+                client: ingest.mqttClient, feed: alertFeed, prefix: configuration.mqtt.topicPrefix, source: configuration.alerts.source,
+                logger: logger)
+            delivery.append(.init(service: publisher, serviceName: "alerts-mqtt"))
+        }
+        if !configuration.alerts.webhooks.isEmpty {
+            let webhooks = WebhookSender(endpoints: configuration.alerts.webhooks, feed: alertFeed, source: configuration.alerts.source, logger: logger)
+            self.webhooks.withLock { $0 = webhooks }
+            delivery.append(.init(service: webhooks, serviceName: "alerts-webhooks"))
+        }
         let group = ServiceGroup(
             configuration: .init(
                 services: [
                     .init(service: chain, serviceName: "ingest"),
                     .init(service: app, serviceName: "http"),
                     .init(service: retention, serviceName: "retention"),
-                ] + additionalServices.map { .init(service: $0) },
+                ] + delivery + additionalServices.map { .init(service: $0) },
                 gracefulShutdownSignals: gracefulShutdownSignals,
                 logger: logger))
         self.group.withLock { $0 = group }

@@ -132,7 +132,7 @@ public struct APIRoutes: Sendable {
         let snapshot = services.snapshots.currentSnapshot()
         let zone = try Self.zone(parameters, in: snapshot)
         _ = try QueryParameters(request.uri, accepting: [])
-        return Self.json(.ok) { $0.zone(zone) }
+        return Self.json(.ok) { $0.zone(zone, alerts: snapshot.activeAlerts(zone: zone.definition.id)) }
     }
 
     func zoneSeries(_ request: Request, _ parameters: Parameters, _ logger: Logger) async throws -> Response {

@@ -140,17 +140,22 @@ extension APIRoutes {
             throw ProblemDetails(.invalidBody, detail: "the body is larger than \(Self.maximumAcknowledgementBody) bytes")
         }
         let note = try Self.acknowledgementNote(Array(body.readableBytesView))
-        guard let alert = try await readAlerts(logger, "alert \(id)", { try source.alert(id: id) }) else {
-            throw ProblemDetails.notFound("no alert \(id)")
-        }
-        guard alert.state == .active else { throw ProblemDetails(.conflict, detail: "alert \(id) is cleared; a cleared alert cannot be acknowledged") }
+        // The live engine decides (an alert is acknowledgeable as soon as it is on the feed, before its row is
+        // committed); the store only tells a cleared alert (409) from one that never existed (404).
         let event: AlertEvent
         do {
             event = try await source.acknowledge(alertID: id, by: grant.name, note: note)
         } catch let error as AlertError {
             switch error.code {
-            case .alertNotActive, .alreadyCleared:
+            case .alertNotActive:
+                guard try await readAlerts(logger, "alert \(id)", { try source.alert(id: id) }) != nil else {
+                    throw ProblemDetails.notFound("no alert \(id)")
+                }
                 throw ProblemDetails(.conflict, detail: "alert \(id) is cleared; a cleared alert cannot be acknowledged")
+            case .alreadyCleared:
+                throw ProblemDetails(.conflict, detail: "alert \(id) is cleared; a cleared alert cannot be acknowledged")
+            case .stopping:
+                throw ProblemDetails(.unavailable, detail: "the service is shutting down")
             case .alreadyAcknowledged:
                 throw ProblemDetails(.conflict, detail: "alert \(id) was acknowledged before; an acknowledgement is not replaced")
             case .invalidAcknowledgement:

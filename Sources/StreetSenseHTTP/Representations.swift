@@ -22,7 +22,7 @@ extension JSONWriter {
     }
 
     /// A zone, in the shape of DESIGN §10's example.
-    mutating func zone(_ zone: ZoneSnapshot) {
+    mutating func zone(_ zone: ZoneSnapshot, alerts: [ActiveAlertSummary] = []) {
         object { json in
             json.member("id", zone.definition.id)
             json.member("name", zone.definition.name)
@@ -54,9 +54,24 @@ extension JSONWriter {
             json.object { json in
                 for (metric, value) in zone.air { json.member(metric.name + "_" + metric.unitSuffix, value) }
             }
-            // Filled by the alerts API; always an array.
+            // The zone's active alerts (details at /api/v1/alerts/{id}); always an array.
             json.key("active_alerts")
-            json.array { _ in }
+            json.array { json in
+                for alert in alerts {
+                    json.object { json in
+                        json.member("id", alert.id)
+                        json.member("rule", alert.rule)
+                        json.member("severity", alert.severity)
+                        json.member("level", alert.level)
+                        json.member("metric", alert.metric?.name)
+                        json.member("acknowledged", alert.acknowledged)
+                        json.member("raised_at", time: alert.raisedAt)
+                        json.member("updated_at", time: alert.updatedAt)
+                        json.member("value", alert.value)
+                        json.member("peak", alert.peak)
+                    }
+                }
+            }
         }
     }
 

@@ -30,7 +30,7 @@ final class ZoneListCache: Sendable {
             json.member("as_of", time: snapshot.asOf)
             json.key("zones")
             json.array { json in
-                for zone in snapshot.zones { json.zone(zone) }
+                for zone in snapshot.zones { json.zone(zone, alerts: snapshot.activeAlerts(zone: zone.definition.id)) }
             }
         }
         let body = ByteBuffer(bytes: json.bytes)

@@ -18,17 +18,19 @@ final class ServiceHarness: Sendable {
     let port: Int
 
     static func start(
-        zones: [ZoneDefinition], sensors: [SensorDefinition], broker existing: TestBroker? = nil, directory existingDirectory: String? = nil
+        zones: [ZoneDefinition], sensors: [SensorDefinition], broker existing: TestBroker? = nil, directory existingDirectory: String? = nil,
+        configure: (inout StreetSenseConfiguration) -> Void = { _ in }
     ) async throws -> ServiceHarness {
         let broker: TestBroker
         if let existing { broker = existing } else { broker = try await TestBroker.start(.init(persistence: true)) }
         let directory = existingDirectory ?? (NSTemporaryDirectory() + "streetsense-it-" + UUID().uuidString.prefix(8))
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let configuration = StreetSenseConfiguration(
+        var configuration = StreetSenseConfiguration(
             mqtt: MQTTSettings(url: "mqtt://127.0.0.1:\(broker.port)", port: broker.port, clientID: "streetsense-it", protocolVersion: .v5),
             store: StoreSettings(sqlitePath: directory + "/streetsense.sqlite", batchMaxDelay: .milliseconds(50)),
             http: HTTPSettings(listen: "127.0.0.1:0", port: 0),
             zones: zones, sensors: sensors)
+        configure(&configuration)
         var logger = Logger(label: "streetsense-it")
         logger.logLevel = .warning
         let service = try StreetSenseService(configuration: configuration, logger: logger)

@@ -1,0 +1,160 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import Mosquitto
+import MosquittoBroker
+import ServiceLifecycle
+import StreetSenseAlerts
+import StreetSenseApp
+import StreetSensePipeline
+import StreetSenseConfig
+import StreetSenseCore
+import StreetSenseHTTP
+import StreetSenseTesting
+import Synchronization
+import Testing
+
+private let square = ZoneDefinition(id: "kamppi-square", name: "Kamppi square", areaM2: 1200)
+private let stations = (1...3).map {
+    SensorDefinition(address: .init(pilot: "citizen-air", sensor: "sds-\($0)"), zone: "kamppi-square", kind: .air)
+}
+
+/// A real HTTP server (Hummingbird on a free loopback port) that records every POST to `/hook`.
+final class AlertWebhookReceiver: Sendable {
+    private let received = Mutex<[(headers: [String: String], body: String)]>([])
+    private let boundPort = Mutex<Int?>(nil)
+    private let group = Mutex<ServiceGroup?>(nil)
+    private let task = Mutex<Task<Void, any Error>?>(nil)
+
+    static func start() async throws -> AlertWebhookReceiver {
+        let receiver = AlertWebhookReceiver()
+        let router = Router()
+        router.post("hook") { request, _ -> HTTPResponse.Status in
+            var request = request
+            let body = try await request.collectBody(upTo: 1 << 20)
+            var headers: [String: String] = [:]
+            for field in request.headers { headers[field.name.canonicalName] = field.value }
+            receiver.received.withLock { $0.append((headers, String(buffer: body))) }
+            return .ok
+        }
+        var logger = Logger(label: "webhook-receiver")
+        logger.logLevel = .critical
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in receiver.boundPort.withLock { $0 = channel.localAddress?.port } }, logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
+        receiver.group.withLock { $0 = group }
+        receiver.task.withLock { $0 = Task { try await group.run() } }
+        try await waitUntil("the webhook receiver to listen", timeout: .seconds(10)) { receiver.boundPort.withLock { $0 != nil } }
+        return receiver
+    }
+
+    var url: String { "http://127.0.0.1:\(boundPort.withLock { $0 ?? 0 })/hook" }
+    var bodies: [String] { received.withLock { $0.map(\.body) } }
+
+    func stop() async {
+        await group.withLock { $0 }?.triggerGracefulShutdown()
+        _ = try? await task.withLock { $0 }?.value
+    }
+}
+
+/// Alert transitions from a real MQTT publish to every delivery channel at once: the SSE stream (with a
+/// dropped connection resumed by `Last-Event-ID`), a second real MQTT subscriber on the alert topics, a local
+/// webhook receiver, and the acknowledgement endpoint with an operator token.
+@Suite(.serialized) struct AlertDeliveryEndToEndTests {
+    @Test func oneTransitionReachesSSEMQTTAndWebhooksAndTheStreamResumesWithoutGaps() async throws {
+        let receiver = try await AlertWebhookReceiver.start()
+        defer { Task { await receiver.stop() } }
+        let directory = NSTemporaryDirectory() + "streetsense-alerts-it-" + UUID().uuidString.prefix(8)
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let operatorToken = "op-" + UUID().uuidString
+        let viewerToken = "view-" + UUID().uuidString
+        try (AccessTokens.hashLine(name: "operator-1", role: .operator, token: operatorToken) + "\n"
+            + AccessTokens.hashLine(name: "wall-screen", role: .viewer, token: viewerToken) + "\n")
+            .write(toFile: directory + "/tokens", atomically: true, encoding: .utf8)
+
+        let harness = try await ServiceHarness.start(zones: [square], sensors: stations, directory: directory) { configuration in
+            configuration.http.tokensFile = directory + "/tokens"
+            configuration.alerts = AlertDeliverySettings(source: "/streetsense/it", webhooks: [.init(url: receiver.url, timeout: .seconds(2))])
+        }
+        let subscriber = try TestSubscriber(configuration: harness.broker.clientConfiguration(cleanSession: true))
+        try await subscriber.start(subscribingTo: ["streetsense/v1/alerts/#"])
+        let stream = try await SSETestClient.connect(port: harness.port, path: "/api/v1/alerts/stream")
+        #expect(stream.status == 200)
+        #expect(stream.header("content-type")?.hasPrefix("text/event-stream") == true)
+        try await waitUntil("the SSE client to be subscribed", timeout: .seconds(5)) { harness.service.alertFeed.readerCount >= 1 }
+
+        // An SDS011 error code raises `sensor_faulty` at once (the reading is rejected as `error_code`).
+        let publisher = try await TestPublisher.connected(to: harness.broker, protocolVersion: .v5)
+        func errorCode(from station: Int) throws {
+            let t = EventTime.now
+            _ = try publisher.publish(topic: "streetsense/v1/readings/citizen-air/sds-\(station)", text: #"{"t": \#(t.unixSeconds), "pm2_5": 999.9}"#)
+        }
+        try errorCode(from: 1)
+
+        // SSE: one event, id 1, a CloudEvents envelope.
+        let first = try await stream.waitForEvents(1)
+        #expect(first[0].id == "1")
+        #expect(first[0].event == "alert")
+        let envelope = try #require(try JSONSerialization.jsonObject(with: Data(first[0].data.utf8)) as? [String: Any])
+        #expect(envelope["specversion"] as? String == "1.0")
+        #expect(envelope["type"] as? String == "org.streetsense.alert.raised")
+        #expect(envelope["source"] as? String == "/streetsense/it")
+        #expect(envelope["subject"] as? String == "sensor/citizen-air/sds-1")
+        let data = try #require(envelope["data"] as? [String: Any])
+        #expect(data["rule"] as? String == "sensor_faulty")
+        #expect(data["fault"] as? String == "error_code")
+
+        // MQTT: the same envelope, retained, on the subject's alert topic, for a second real subscriber.
+        let messages = try await subscriber.waitForMessages(count: 1, timeout: .seconds(10))
+        #expect(messages[0].topic == "streetsense/v1/alerts/sensor/citizen-air/sds-1")
+        #expect(String(decoding: messages[0].payload, as: UTF8.self) == first[0].data)
+        let late = try TestSubscriber(configuration: harness.broker.clientConfiguration(cleanSession: true))
+        try await late.start(subscribingTo: ["streetsense/v1/alerts/sensor/citizen-air/sds-1"])
+        #expect(try await late.waitForMessages(count: 1, timeout: .seconds(10))[0].retain)
+        late.stop()
+
+        // Webhook: the same envelope POSTed.
+        try await waitUntil("the webhook to receive the event", timeout: .seconds(10)) { receiver.bodies.count >= 1 }
+        #expect(receiver.bodies[0] == first[0].data)
+
+        // The SSE connection drops; two transitions happen while it is away; resuming after id 1 gives
+        // exactly ids 2 and 3, then live events.
+        stream.disconnect()
+        try await waitUntil("the server to notice", timeout: .seconds(30)) { stream.ended }
+        try errorCode(from: 2)
+        try errorCode(from: 3)
+        try await waitUntil("two more transitions", timeout: .seconds(10)) { harness.service.alertFeed.lastEventID == AlertEventID(3) }
+        let resumed = try await SSETestClient.connect(port: harness.port, path: "/api/v1/alerts/stream", lastEventID: "1")
+        let caughtUp = try await resumed.waitForEvents(2)
+        #expect(caughtUp.map(\.id) == ["2", "3"])
+
+        // Acknowledgement: a viewer is refused, the operator's is delivered live on every channel.
+        let ackBody = Array(#"{"note": "steward on the way"}"#.utf8)
+        let refused = try await HTTPTestClient.request(
+            "POST", port: harness.port, path: "/api/v1/alerts/1/ack", headers: [("Authorization", "Bearer \(viewerToken)"), ("Content-Type", "application/json")],
+            body: ackBody)
+        #expect(refused.status == 403)
+        let acknowledged = try await HTTPTestClient.request(
+            "POST", port: harness.port, path: "/api/v1/alerts/1/ack", headers: [("Authorization", "Bearer \(operatorToken)"), ("Content-Type", "application/json")],
+            body: ackBody)
+        #expect(acknowledged.status == 200, "\(acknowledged.text)")
+        let live = try await resumed.waitForEvents(3)
+        #expect(live.map(\.id) == ["2", "3", "4"])
+        #expect(live[2].data.contains(#""transition":"acknowledged""#) && live[2].data.contains(#""by":"operator-1""#))
+        try await waitUntil("the webhook to receive all four", timeout: .seconds(10)) { receiver.bodies.count >= 4 }
+
+        // The zone listing shows the active alerts of its sensors' zone only through the alerts API; the alert
+        // itself is stored with its history.
+        let detail = try await harness.eventually("/api/v1/alerts/1", "the acknowledgement to be stored") {
+            ($0["events"] as? [[String: Any]])?.count == 2
+        }
+        #expect(detail["acknowledged"] as? Bool == true)
+        #expect((detail["acknowledgement"] as? [String: Any])?["note"] as? String == "steward on the way")
+        resumed.disconnect()
+        subscriber.stop()
+        publisher.stop()
+        try await harness.stop()
+    }
+}
