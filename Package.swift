@@ -140,6 +140,7 @@ let package = Package(
             name: "streetsense",
             dependencies: [
                 "StreetSenseApp",
+                "StreetSenseHTTP",
                 "StreetSenseConfig",
                 "StreetSenseSimulation",
                 "StreetSenseReplay",

@@ -12,7 +12,7 @@ struct StreetSenseCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "streetsense",
         abstract: "Live crowd density and air quality for city street testbeds, from MQTT to JSON.",
-        subcommands: [Serve.self, CheckConfig.self, Demo.self, Simulate.self, Record.self, Replay.self, Trace.self]
+        subcommands: [Serve.self, CheckConfig.self, Demo.self, Simulate.self, Record.self, Replay.self, Trace.self, Token.self]
     )
 }
 
