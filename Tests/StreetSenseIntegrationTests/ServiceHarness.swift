@@ -40,7 +40,7 @@ final class ServiceHarness: Sendable {
         }
         var port = 0
         for await p in ready.stream { port = p; break }
-        try await waitUntil("the service connects to the broker", timeout: .seconds(10)) { service.brokerConnected }
+        try await waitUntil("the service connects to the broker", timeout: .seconds(30)) { service.brokerConnected }
         return ServiceHarness(broker: broker, directory: directory, configuration: configuration, service: service, task: task, port: port)
     }
 
@@ -72,7 +72,7 @@ final class ServiceHarness: Sendable {
     }
 
     /// Polls a path until it answers with `status`, and returns that JSON document.
-    func eventuallyStatus(_ path: String, _ status: Int, _ what: String, timeout: Duration = .seconds(10)) async throws -> [String: Any] {
+    func eventuallyStatus(_ path: String, _ status: Int, _ what: String, timeout: Duration = .seconds(30)) async throws -> [String: Any] {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if let document = try? await json(path, status: status) { return document }
@@ -82,7 +82,7 @@ final class ServiceHarness: Sendable {
     }
 
     /// Polls a JSON document until `condition` holds.
-    func eventually(_ path: String, _ what: String, timeout: Duration = .seconds(10), _ condition: ([String: Any]) -> Bool) async throws -> [String: Any] {
+    func eventually(_ path: String, _ what: String, timeout: Duration = .seconds(30), _ condition: ([String: Any]) -> Bool) async throws -> [String: Any] {
         let deadline = ContinuousClock.now + timeout
         var last: [String: Any] = [:]
         while ContinuousClock.now < deadline {
