@@ -71,7 +71,7 @@ final class WebhookReceiver: Sendable {
         let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
         receiver.group.withLock { $0 = group }
         receiver.task.withLock { $0 = Task { try await group.run() } }
-        try await waitUntil("the webhook receiver to listen", timeout: .seconds(10)) { receiver.boundPort.withLock { $0 != nil } }
+        try await waitUntil("the webhook receiver to listen", timeout: .seconds(60)) { receiver.boundPort.withLock { $0 != nil } }
         return receiver
     }
 
@@ -90,7 +90,7 @@ final class WebhookReceiver: Sendable {
 
     /// Waits until `count` requests have arrived.
     @discardableResult
-    func waitForRequests(_ count: Int, timeout: Duration = .seconds(10)) async throws -> [Received] {
+    func waitForRequests(_ count: Int, timeout: Duration = .seconds(30)) async throws -> [Received] {
         try await waitUntil("\(count) webhook requests", timeout: timeout, detail: { "received \(self.requests.count)" }) {
             requests.count >= count
         }
