@@ -55,8 +55,6 @@ public final class AlertMQTTPublisher: Service, Sendable {
         /// The event being published (taken from the queue, not yet handed to the client).
         var held: AlertEvent?
         var lastError: String?
-        var task: Task<Void, Never>?
-        var stopped = false
     }
 
     public let prefix: String
@@ -68,6 +66,7 @@ public final class AlertMQTTPublisher: Service, Sendable {
     private let bufferLimit: Int
     private let logger: Logger
     private let counters = Mutex(Counters())
+    private let lifecycle = DeliveryRun()
 
     /// - Parameters:
     ///   - client: the connection to publish through (the service's `MosquittoClient`).
@@ -104,29 +103,12 @@ public final class AlertMQTTPublisher: Service, Sendable {
     /// published on the feed after `run()` started are delivered; on the way out, what is still queued is handed
     /// to the client if it is connected.
     public func run() async {
-        let task = Task { await self.deliver() }
-        let stopped = counters.withLock { counters in
-            counters.task = task
-            return counters.stopped
-        }
-        if stopped { task.cancel() }
-        await withGracefulShutdownHandler {
-            await withTaskCancellationHandler {
-                await task.value
-            } onCancel: {
-                task.cancel()
-            }
-        } onGracefulShutdown: {
-            self.stop()
-        }
+        await lifecycle.run { await self.deliver() }
     }
 
     /// Ends ``run()``.
     public func stop() {
-        counters.withLock { counters in
-            counters.stopped = true
-            return counters.task
-        }?.cancel()
+        lifecycle.stop()
     }
 
     private func deliver() async {

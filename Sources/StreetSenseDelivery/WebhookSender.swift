@@ -35,17 +35,13 @@ public final class WebhookSender: Service, Sendable {
         }
     }
 
-    private struct Lifecycle {
-        var task: Task<Void, Never>?
-        var stopped = false
-    }
 
     public let source: String
     public let backoff: RetryBackoff
     private let endpoints: [Endpoint]
     private let feed: AlertFeed
     private let logger: Logger
-    private let lifecycle = Mutex(Lifecycle())
+    private let lifecycle = DeliveryRun()
 
     /// - Parameters:
     ///   - endpoints: the configured webhooks (`alerts.webhooks`).
@@ -80,29 +76,12 @@ public final class WebhookSender: Service, Sendable {
     /// Delivers until ``stop()``, task cancellation or graceful shutdown; events published on the feed after `run()`
     /// started are delivered. Events still queued at the end are not sent (they stay counted as pending).
     public func run() async {
-        let task = Task { await self.deliver() }
-        let stopped = lifecycle.withLock { lifecycle in
-            lifecycle.task = task
-            return lifecycle.stopped
-        }
-        if stopped { task.cancel() }
-        await withGracefulShutdownHandler {
-            await withTaskCancellationHandler {
-                await task.value
-            } onCancel: {
-                task.cancel()
-            }
-        } onGracefulShutdown: {
-            self.stop()
-        }
+        await lifecycle.run { await self.deliver() }
     }
 
     /// Ends ``run()``.
     public func stop() {
-        lifecycle.withLock { lifecycle in
-            lifecycle.stopped = true
-            return lifecycle.task
-        }?.cancel()
+        lifecycle.stop()
     }
 
     private func deliver() async {
