@@ -199,7 +199,14 @@ let package = Package(
         // Test support: a real mosquitto on a free loopback port, a publishing client, free ports.
         .target(
             name: "StreetSenseTesting",
-            dependencies: ["Mosquitto", "MosquittoBroker"],
+            dependencies: [
+                "Mosquitto", "MosquittoBroker",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
 
@@ -278,12 +285,8 @@ let package = Package(
             name: "StreetSenseIntegrationTests",
             dependencies: [
                 "StreetSenseApp", "StreetSenseHTTP", "StreetSenseTesting", "Mosquitto", "MosquittoBroker", "StreetSenseCore",
-                "StreetSenseConfig", "StreetSenseStore", "StreetSensePipeline", "StreetSenseAlerts", "StreetSenseDelivery",
+                "StreetSenseConfig", "StreetSenseStore", "StreetSensePipeline", "StreetSenseAlerts",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,10 +1,6 @@
 import Foundation
-import HTTPTypes
-import Hummingbird
-import Logging
 import Mosquitto
 import MosquittoBroker
-import ServiceLifecycle
 import StreetSenseAlerts
 import StreetSenseApp
 import StreetSensePipeline
@@ -12,7 +8,6 @@ import StreetSenseConfig
 import StreetSenseCore
 import StreetSenseHTTP
 import StreetSenseTesting
-import Synchronization
 import Testing
 
 private let square = ZoneDefinition(id: "kamppi-square", name: "Kamppi square", areaM2: 1200)
@@ -20,51 +15,13 @@ private let stations = (1...3).map {
     SensorDefinition(address: .init(pilot: "citizen-air", sensor: "sds-\($0)"), zone: "kamppi-square", kind: .air)
 }
 
-/// A real HTTP server (Hummingbird on a free loopback port) that records every POST to `/hook`.
-final class AlertWebhookReceiver: Sendable {
-    private let received = Mutex<[(headers: [String: String], body: String)]>([])
-    private let boundPort = Mutex<Int?>(nil)
-    private let group = Mutex<ServiceGroup?>(nil)
-    private let task = Mutex<Task<Void, any Error>?>(nil)
-
-    static func start() async throws -> AlertWebhookReceiver {
-        let receiver = AlertWebhookReceiver()
-        let router = Router()
-        router.post("hook") { request, _ -> HTTPResponse.Status in
-            var request = request
-            let body = try await request.collectBody(upTo: 1 << 20)
-            var headers: [String: String] = [:]
-            for field in request.headers { headers[field.name.canonicalName] = field.value }
-            receiver.received.withLock { $0.append((headers, String(buffer: body))) }
-            return .ok
-        }
-        var logger = Logger(label: "webhook-receiver")
-        logger.logLevel = .critical
-        let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in receiver.boundPort.withLock { $0 = channel.localAddress?.port } }, logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
-        receiver.group.withLock { $0 = group }
-        receiver.task.withLock { $0 = Task { try await group.run() } }
-        try await waitUntil("the webhook receiver to listen", timeout: .seconds(60)) { receiver.boundPort.withLock { $0 != nil } }
-        return receiver
-    }
-
-    var url: String { "http://127.0.0.1:\(boundPort.withLock { $0 ?? 0 })/hook" }
-    var bodies: [String] { received.withLock { $0.map(\.body) } }
-
-    func stop() async {
-        await group.withLock { $0 }?.triggerGracefulShutdown()
-        _ = try? await task.withLock { $0 }?.value
-    }
-}
 
 /// Alert transitions from a real MQTT publish to every delivery channel at once: the SSE stream (with a
 /// dropped connection resumed by `Last-Event-ID`), a second real MQTT subscriber on the alert topics, a local
 /// webhook receiver, and the acknowledgement endpoint with an operator token.
 @Suite(.serialized) struct AlertDeliveryEndToEndTests {
     @Test func oneTransitionReachesSSEMQTTAndWebhooksAndTheStreamResumesWithoutGaps() async throws {
-        let receiver = try await AlertWebhookReceiver.start()
+        let receiver = try await WebhookReceiver.start()
         defer { Task { await receiver.stop() } }
         let directory = NSTemporaryDirectory() + "streetsense-alerts-it-" + UUID().uuidString.prefix(8)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -116,8 +73,8 @@ final class AlertWebhookReceiver: Sendable {
         late.stop()
 
         // Webhook: the same envelope POSTed.
-        try await waitUntil("the webhook to receive the event", timeout: .seconds(30)) { receiver.bodies.count >= 1 }
-        #expect(receiver.bodies[0] == first[0].data)
+        try await waitUntil("the webhook to receive the event", timeout: .seconds(30)) { receiver.requests.count >= 1 }
+        #expect(receiver.requests[0].text == first[0].data)
 
         // The SSE connection drops; two transitions happen while it is away; resuming after id 1 gives
         // exactly ids 2 and 3, then live events.
@@ -143,7 +100,7 @@ final class AlertWebhookReceiver: Sendable {
         let live = try await resumed.waitForEvents(3, timeout: .seconds(30))
         #expect(live.map(\.id) == ["2", "3", "4"])
         #expect(live[2].data.contains(#""transition":"acknowledged""#) && live[2].data.contains(#""by":"operator-1""#))
-        try await waitUntil("the webhook to receive all four", timeout: .seconds(30)) { receiver.bodies.count >= 4 }
+        try await waitUntil("the webhook to receive all four", timeout: .seconds(30)) { receiver.requests.count >= 4 }
 
         // The alert is stored with its history (the store commits a moment after the live feed).
         _ = try await harness.eventuallyStatus("/api/v1/alerts/1", 200, "the alert to be stored")
