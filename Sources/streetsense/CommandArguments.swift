@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import StreetSenseSimulation
 
 #if canImport(Glibc)
 import Glibc
@@ -18,42 +19,10 @@ struct DurationArgument: ExpressibleByArgument, Sendable, CustomStringConvertibl
         duration = parsed
     }
 
+    /// The scenario files' duration syntax, which must give more than zero here.
     static func parse(_ text: String) -> Duration? {
-        if let seconds = Double(text), seconds.isFinite, seconds > 0 { return .milliseconds(Int64((seconds * 1000).rounded())) }
-        var total: Int64 = 0
-        var number = ""
-        var unit = ""
-        var sawAny = false
-        func commit() -> Bool {
-            guard let value = Double(number), value >= 0 else { return false }
-            let scale: Double
-            switch unit {
-            case "ms": scale = 1
-            case "s": scale = 1000
-            case "m", "min": scale = 60_000
-            case "h": scale = 3_600_000
-            case "d": scale = 86_400_000
-            default: return false
-            }
-            total += Int64((value * scale).rounded())
-            number = ""
-            unit = ""
-            sawAny = true
-            return true
-        }
-        for character in text {
-            if character.isNumber || character == "." {
-                if !unit.isEmpty { guard commit() else { return nil } }
-                number.append(character)
-            } else if character.isLetter {
-                guard !number.isEmpty else { return nil }
-                unit.append(character)
-            } else {
-                return nil
-            }
-        }
-        guard !number.isEmpty, commit(), sawAny, total > 0 else { return nil }
-        return .milliseconds(total)
+        guard let duration = ScenarioFile.duration(text), duration > .zero else { return nil }
+        return duration
     }
 
     var description: String {
