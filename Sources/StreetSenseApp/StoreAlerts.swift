@@ -9,6 +9,8 @@ struct StoreAlerts: AlertSource {
     let store: SQLiteStore
     let runner: PipelineRunner
     let feed: AlertFeed
+    /// The delivery channels' counters (MQTT publisher, webhooks), read at request time.
+    let delivery: @Sendable () -> AlertDeliveryStatus
 
     func alerts(filter: AlertFilter, before: AlertID?, limit: Int) throws -> [StoredAlert] {
         try store.alerts(filter: filter, before: before, limit: limit)
@@ -23,4 +25,6 @@ struct StoreAlerts: AlertSource {
     func acknowledge(alertID: AlertID, by: String, note: String?) async throws -> AlertEvent {
         try await runner.acknowledge(alertID: alertID, by: by, note: note)
     }
+
+    func deliveryStatus() -> AlertDeliveryStatus { delivery() }
 }

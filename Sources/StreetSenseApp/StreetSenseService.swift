@@ -36,9 +36,17 @@ public final class StreetSenseService: Sendable {
     private let httpPort = Mutex<Int?>(nil)
     private let group = Mutex<ServiceGroup?>(nil)
     private let webhooks = Mutex<WebhookSender?>(nil)
+    private let mqttPublisher = Mutex<AlertMQTTPublisher?>(nil)
+    /// The tokens of `http.tokens_file`, read at start-up so that a bad file stops the service before it starts.
+    let tokens: AccessTokens?
 
     /// Delivery statistics of each configured webhook (empty when none is configured or before `run`).
     public var webhookStatistics: [WebhookStatistics] { webhooks.withLock { $0?.statistics ?? [] } }
+
+    /// How alert delivery on MQTT and to webhooks stands (`GET /api/v1/alerts/deliveries`); empty before `run`.
+    public var alertDeliveryStatus: AlertDeliveryStatus {
+        AlertDeliveryStatus(mqtt: mqttPublisher.withLock { $0?.statistics }, webhooks: webhookStatistics)
+    }
 
     /// How far back stored readings refill the windows at start-up: the longest window plus the lateness.
     static let restoreHorizon: Duration = .seconds(3600 + 180)
@@ -48,6 +56,7 @@ public final class StreetSenseService: Sendable {
     public init(configuration: StreetSenseConfiguration, logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
+        self.tokens = try configuration.http.tokensFile.map { path throws(AccessTokensError) in try AccessTokens.load(path: path) }
         var storeOptions = SQLiteStore.Options()
         storeOptions.rejectLimit = configuration.store.rejectsMaxRows
         try Self.createParentDirectory(of: configuration.store.sqlitePath)
@@ -108,12 +117,11 @@ public final class StreetSenseService: Sendable {
         onHTTPReady: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws {
         let router = Router()
-        let tokens = try configuration.http.tokensFile.map { path throws(AccessTokensError) in try AccessTokens.load(path: path) }
         let services = APIServices(
             snapshots: SnapshotBoxSource(box: snapshots),
             history: StoreHistory(store: store),
             readiness: ServiceReadiness(ingest: ingest, writer: writer),
-            alerts: StoreAlerts(store: store, runner: runner, feed: alertFeed),
+            alerts: StoreAlerts(store: store, runner: runner, feed: alertFeed, delivery: { [self] in self.alertDeliveryStatus }),
             access: APIAccess(tokens: tokens, publicReads: configuration.http.publicReads))
         APIRoutes(services: services, alertStream: AlertStreamSettings(cloudEventSource: configuration.alerts.source)).add(to: router)
         StatusPage(snapshots: snapshots).add(to: router)
@@ -135,6 +143,7 @@ public final class StreetSenseService: Sendable {
             let publisher = AlertMQTTPublisher(
                 client: ingest.mqttClient, feed: alertFeed, prefix: configuration.mqtt.topicPrefix, source: configuration.alerts.source,
                 logger: logger)
+            mqttPublisher.withLock { $0 = publisher }
             delivery.append(.init(service: publisher, serviceName: "alerts-mqtt"))
         }
         if !configuration.alerts.webhooks.isEmpty {

@@ -28,26 +28,7 @@ extension MosquittoClient: AlertMessagePublishing {}
 /// as failed and not retried. Invariant: events are published in id order, each at most once.
 public final class AlertMQTTPublisher: Service, Sendable {
     /// Counters since start, as one consistent snapshot.
-    public struct Statistics: Sendable, Hashable {
-        /// Transitions handed to the client (queued in libmosquitto, sent at QoS 1).
-        public var published: Int
-        /// Publish calls that threw.
-        public var failed: Int
-        /// Transitions waiting for a connection or for their turn.
-        public var pending: Int
-        /// Transitions dropped because the queue was full (or the feed had moved past them).
-        public var dropped: Int
-        /// The last publish error.
-        public var lastError: String?
-
-        public init(published: Int = 0, failed: Int = 0, pending: Int = 0, dropped: Int = 0, lastError: String? = nil) {
-            self.published = published
-            self.failed = failed
-            self.pending = pending
-            self.dropped = dropped
-            self.lastError = lastError
-        }
-    }
+    public typealias Statistics = MQTTAlertStatistics
 
     private struct Counters {
         var published = 0

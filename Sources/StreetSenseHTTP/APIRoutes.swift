@@ -32,7 +32,7 @@ public struct APIRoutes: Sendable {
 
     /// The routes added when ``APIServices/alerts`` is set: GET (and HEAD) except `…/ack`, which is POST only.
     public static let alertPaths: [String] = [
-        "/api/v1/alerts", "/api/v1/alerts/stream", "/api/v1/alerts/:id", "/api/v1/alerts/:id/ack",
+        "/api/v1/alerts", "/api/v1/alerts/stream", "/api/v1/alerts/deliveries", "/api/v1/alerts/:id", "/api/v1/alerts/:id/ack",
     ]
 
     /// The unit of a zone's density series.

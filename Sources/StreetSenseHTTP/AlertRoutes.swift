@@ -17,6 +17,7 @@ extension APIRoutes {
         let stream = AlertEventStream(source: source, settings: alertStream, reads: reads)
         get(router, "/api/v1/alerts") { request, context in try await self.alertList(request, source, context.logger) }
         get(router, "/api/v1/alerts/stream") { request, context in try self.alertStream(request, stream, context.logger) }
+        get(router, "/api/v1/alerts/deliveries") { request, _ in try self.alertDeliveries(request, source) }
         get(router, "/api/v1/alerts/:id") { request, context in try await self.alertDetail(request, context.parameters, source, context.logger) }
         router.post("/api/v1/alerts/:id/ack") { request, context in
             try await self.acknowledge(request, context.parameters, source, context.logger)
@@ -125,6 +126,47 @@ extension APIRoutes {
         }
         guard let (alert, events) = found else { throw ProblemDetails.notFound("no alert \(id)") }
         return Self.json(.ok) { $0.alert(alert, events: events) }
+    }
+
+    // MARK: Delivery
+
+    /// How delivery on the MQTT alert topics and to each webhook stands: what was delivered, what failed, what
+    /// is waiting and what was dropped, so an operator sees an endpoint that cannot be reached.
+    func alertDeliveries(_ request: Request, _ source: any AlertSource) throws -> Response {
+        _ = try QueryParameters(request.uri, accepting: [])
+        let status = source.deliveryStatus()
+        return Self.json(.ok) { json in
+            json.object { json in
+                json.key("mqtt")
+                if let mqtt = status.mqtt {
+                    json.object { json in
+                        json.member("published", mqtt.published)
+                        json.member("failed", mqtt.failed)
+                        json.member("pending", mqtt.pending)
+                        json.member("dropped", mqtt.dropped)
+                        json.member("last_error", mqtt.lastError)
+                    }
+                } else {
+                    json.null()
+                }
+                json.key("webhooks")
+                json.array { json in
+                    for webhook in status.webhooks {
+                        json.object { json in
+                            json.member("url", webhook.url)
+                            json.member("state", webhook.state.rawValue)
+                            json.member("delivered", webhook.delivered)
+                            json.member("failed", webhook.failed)
+                            json.member("dropped", webhook.dropped)
+                            json.member("retries", webhook.retries)
+                            json.member("pending", webhook.pending)
+                            json.member("last_error", webhook.lastError)
+                            json.member("last_success_at", time: webhook.lastSuccessAt)
+                        }
+                    }
+                }
+            }
+        }
     }
 
     // MARK: Acknowledgement

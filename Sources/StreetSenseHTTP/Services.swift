@@ -96,6 +96,8 @@ public protocol AlertSource: Sendable {
     func acknowledge(alertID: AlertID, by: String, note: String?) async throws -> AlertEvent
     /// The live feed of alert events.
     var feed: AlertFeed { get }
+    /// How delivery on MQTT and to webhooks stands now. Must be cheap and must not block.
+    func deliveryStatus() -> AlertDeliveryStatus
 }
 
 /// Everything the API needs from the rest of the application.

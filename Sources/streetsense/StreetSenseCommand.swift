@@ -4,6 +4,7 @@ import Logging
 import MosquittoBroker
 import StreetSenseApp
 import StreetSenseConfig
+import StreetSenseHTTP
 import StreetSenseSimulation
 
 /// The `streetsense` command: parses arguments and hands over to the application.
@@ -61,15 +62,25 @@ struct CheckConfig: ParsableCommand {
     var config: String
 
     func run() throws {
+        let configuration: StreetSenseConfiguration
         do {
-            let configuration = try StreetSenseConfiguration.load(path: config, environment: ProcessInfo.processInfo.environment)
-            for warning in configuration.warnings { printError(warning.description) }
-            print("\(config): ok (\(configuration.zones.count) zones, \(configuration.sensors.count) sensors)")
+            configuration = try StreetSenseConfiguration.load(path: config, environment: ProcessInfo.processInfo.environment)
         } catch {
             for warning in error.warnings { printError(warning.description) }
             for diagnostic in error.diagnostics { printError(diagnostic.description) }
             throw ExitCode(1)
         }
+        for warning in configuration.warnings { printError(warning.description) }
+        // The tokens file has the HTTP module's format; `serve` reads it at start-up, so check it the same way.
+        if let tokensFile = configuration.http.tokensFile {
+            do {
+                _ = try AccessTokens.load(path: tokensFile)
+            } catch {
+                printError(error.description)
+                throw ExitCode(1)
+            }
+        }
+        print("\(config): ok (\(configuration.zones.count) zones, \(configuration.sensors.count) sensors)")
     }
 }
 

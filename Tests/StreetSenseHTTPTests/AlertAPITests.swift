@@ -155,6 +155,41 @@ func ids(_ list: JSONValue) -> [Int] { (list["alerts"]?.array ?? []).compactMap 
             _ = try await api.json("/api/v1/alerts/1?verbose=1", status: 400)
         }
     }
+
+    @Test func deliveriesShowEveryChannel() async throws {
+        let source = AlertHistory.source()
+        try await withAPI(.withAlerts(source)) { api in
+            // Nothing configured: no MQTT publisher, no webhooks.
+            let empty = try await api.json("/api/v1/alerts/deliveries")
+            #expect(empty == .object(["mqtt": .null, "webhooks": .array([])]))
+
+            source.delivery = AlertDeliveryStatus(
+                mqtt: MQTTAlertStatistics(published: 7, failed: 1, pending: 2, dropped: 0, lastError: "not connected"),
+                webhooks: [
+                    WebhookStatistics(url: "https://ops.example/hook", delivered: 5, retries: 0),
+                    WebhookStatistics(
+                        url: "http://127.0.0.1:9/dead", delivered: 0, failed: 3, dropped: 4, retries: 12, pending: 1,
+                        lastError: "HTTP 503", lastSuccessAt: nil, state: .failing),
+                ])
+            let status = try await api.json("/api/v1/alerts/deliveries")
+            #expect(status["mqtt"] == .object([
+                "published": .number(7), "failed": .number(1), "pending": .number(2), "dropped": .number(0), "last_error": .string("not connected"),
+            ]))
+            let hooks = status["webhooks"]?.array ?? []
+            #expect(hooks.count == 2)
+            #expect(hooks.first?["url"] == .string("https://ops.example/hook"))
+            #expect(hooks.first?["state"] == .string("ok"))
+            #expect(hooks.first?["delivered"] == .number(5))
+            #expect(hooks.last == .object([
+                "url": .string("http://127.0.0.1:9/dead"), "state": .string("failing"), "delivered": .number(0), "failed": .number(3),
+                "dropped": .number(4), "retries": .number(12), "pending": .number(1), "last_error": .string("HTTP 503"),
+                "last_success_at": .null,
+            ]))
+            _ = try await api.json("/api/v1/alerts/deliveries?verbose=1", status: 400)
+            // Not taken for an alert id.
+            _ = try await api.json("/api/v1/alerts/deliveries", status: 405, method: .post)
+        }
+    }
 }
 
 /// Acknowledgement and access control, with a real tokens file.

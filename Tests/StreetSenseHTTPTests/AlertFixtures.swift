@@ -17,6 +17,7 @@ final class InMemoryAlerts: AlertSource {
         /// Events published but not yet visible to reads, with the time they become visible.
         var pending: [(AlertEvent, ContinuousClock.Instant)] = []
         var storeReads = 0
+        var delivery = AlertDeliveryStatus()
     }
 
     init(feedCapacity: Int = 4096) {
@@ -31,6 +32,14 @@ final class InMemoryAlerts: AlertSource {
         }
         feed.publish(events)
     }
+
+    /// What ``deliveryStatus()`` answers.
+    var delivery: AlertDeliveryStatus {
+        get { state.withLock { $0.delivery } }
+        set { state.withLock { $0.delivery = newValue } }
+    }
+
+    func deliveryStatus() -> AlertDeliveryStatus { delivery }
 
     /// How many times `alertEvents(after:limit:)` was called.
     var storeReads: Int { state.withLock { $0.storeReads } }

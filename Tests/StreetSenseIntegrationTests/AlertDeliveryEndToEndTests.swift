@@ -101,6 +101,14 @@ private let stations = (1...3).map {
         #expect(live.map(\.id) == ["2", "3", "4"])
         #expect(live[2].data.contains(#""transition":"acknowledged""#) && live[2].data.contains(#""by":"operator-1""#))
         try await waitUntil("the webhook to receive all four", timeout: .seconds(30)) { receiver.requests.count >= 4 }
+        // The delivery counters say so too: four published on MQTT, four delivered to the one webhook.
+        let deliveries = try await harness.eventually("/api/v1/alerts/deliveries", "the delivery counters to reach four") {
+            ($0["mqtt"] as? [String: Any])?["published"] as? Int == 4
+                && (($0["webhooks"] as? [[String: Any]])?.first?["delivered"] as? Int) == 4
+        }
+        let hook = try #require((deliveries["webhooks"] as? [[String: Any]])?.first)
+        #expect(hook["url"] as? String == receiver.url)
+        #expect(hook["state"] as? String == "ok" && hook["failed"] as? Int == 0 && hook["dropped"] as? Int == 0)
 
         // The alert is stored with its history (the store commits a moment after the live feed).
         _ = try await harness.eventuallyStatus("/api/v1/alerts/1", 200, "the alert to be stored")
