@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // The pure core: vocabulary, time, ring-buffer windows, zone density, snapshots. No I/O, no C.
@@ -113,6 +114,17 @@ let package = Package(
             resources: [.copy("openapi.yaml")],
             swiftSettings: swiftSettings
         ),
+        // Prometheus metrics (`/metrics`): store commits, HTTP requests, and what the service reports at scrape time.
+        .target(
+            name: "StreetSenseMetrics",
+            dependencies: [
+                "StreetSenseCore",
+                "StreetSenseAlerts",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Builds the whole application from a configuration: the services and their lifecycle.
         .target(
             name: "StreetSenseApp",
@@ -128,6 +140,7 @@ let package = Package(
                 "StreetSenseSimulation",
                 "StreetSenseAlerts",
                 "StreetSenseDelivery",
+                "StreetSenseMetrics",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

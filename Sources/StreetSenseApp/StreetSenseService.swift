@@ -8,6 +8,7 @@ import StreetSenseConfig
 import StreetSenseCore
 import StreetSenseDelivery
 import StreetSenseHTTP
+import StreetSenseMetrics
 import StreetSensePipeline
 import StreetSenseStore
 import Synchronization
@@ -33,6 +34,10 @@ public final class StreetSenseService: Sendable {
     let logger: Logger
     /// Every alert transition, live, for SSE, MQTT and webhooks.
     public let alertFeed: AlertFeed
+    /// The Prometheus metrics served at `/metrics`.
+    public let metrics = ServiceMetrics()
+    /// The number of alert streams being served, once the HTTP routes exist.
+    private let alertStreams = Mutex<(@Sendable () -> Int)?>(nil)
     private let httpPort = Mutex<Int?>(nil)
     private let group = Mutex<ServiceGroup?>(nil)
     private let webhooks = Mutex<WebhookSender?>(nil)
@@ -64,7 +69,10 @@ public final class StreetSenseService: Sendable {
         self.store = store
         let records = try store.syncRegistry(zones: configuration.zones, sensors: configuration.sensors)
 
-        let writer = StoreWriter(store: store, capacity: 8, logger: logger)
+        let metrics = self.metrics
+        let writer = StoreWriter(store: store, capacity: 8, logger: logger) { batch, duration in
+            metrics.recordCommit(duration: duration, readings: batch.readings.count, alertEvents: batch.alertEvents)
+        }
         self.writer = writer
         let options = PipelineOptions(configuration)
         let zoneRules = configuration.zones.map { ZoneAlertRules(configuration.rules(forZone: $0.id)) }
@@ -117,13 +125,22 @@ public final class StreetSenseService: Sendable {
         onHTTPReady: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws {
         let router = Router()
+        // Outermost, so it times every route and sees the status of problem responses too.
+        router.add(middleware: HTTPMetricsMiddleware(metrics: metrics))
         let services = APIServices(
             snapshots: SnapshotBoxSource(box: snapshots),
             history: StoreHistory(store: store),
             readiness: ServiceReadiness(ingest: ingest, writer: writer),
             alerts: StoreAlerts(store: store, runner: runner, feed: alertFeed, delivery: { [self] in self.alertDeliveryStatus }),
             access: APIAccess(tokens: tokens, publicReads: configuration.http.publicReads))
-        APIRoutes(services: services, alertStream: AlertStreamSettings(cloudEventSource: configuration.alerts.source)).add(to: router)
+        let api = APIRoutes(services: services, alertStream: AlertStreamSettings(cloudEventSource: configuration.alerts.source))
+        api.add(to: router)
+        alertStreams.withLock { $0 = { api.activeAlertStreams } }
+        router.get("/metrics") { [self] _, _ -> Response in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(bytes: self.metrics.exposition(self.vitals()))))
+        }
         StatusPage(snapshots: snapshots).add(to: router)
         let app = Application(
             router: router,
@@ -162,6 +179,25 @@ public final class StreetSenseService: Sendable {
                 logger: logger))
         self.group.withLock { $0 = group }
         try await group.run()
+    }
+
+    /// What `/metrics` reports at scrape time: every read is a published value, an atomic or a short lock.
+    public func vitals() -> ServiceVitals {
+        let writerStatistics = writer.currentStatistics
+        let connection = ingest.connectionState
+        return ServiceVitals(
+            snapshot: snapshots.snapshot(), ingestQueueMessages: queue.depth, ingestProducerWaitsTotal: queue.producerWaits,
+            storeQueueBatches: writer.queuedBatches, storeWritable: writerStatistics.writable, storeFailedAttemptsTotal: writerStatistics.failedAttempts,
+            storeBytes: Self.fileSize(configuration.store.sqlitePath).map { $0 + (Self.fileSize(configuration.store.sqlitePath + "-wal") ?? 0) },
+            brokerConnected: connection.connected, brokerConnectsTotal: connection.connects,
+            alertStreamClients: alertStreams.withLock { $0 }?() ?? 0, deliveries: alertDeliveryStatus)
+    }
+
+    /// The size of a file in bytes, or nil when it cannot be read.
+    private static func fileSize(_ path: String) -> Int64? {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return nil }
+        return Int64(status.st_size)
     }
 
     /// Starts the same graceful shutdown as SIGTERM (tests, embedding); `run` returns once it is done.
