@@ -152,3 +152,112 @@ func promtoolCheck(_ text: String, promtool: String) throws -> (status: Int32, o
         try await harness.stop()
     }
 }
+
+/// The Grafana dashboards in `dashboards/grafana/` ask only for metrics the service really exports, in PromQL
+/// that Prometheus parses.
+@Suite(.serialized) struct GrafanaDashboardTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let dashboards = ["ingest-health.json", "alerting.json", "crowd-densities.json"]
+
+    /// Every metric name a scrape of the real service shows, histograms with their `_bucket`, `_sum` and `_count`.
+    static func exportedNames() async throws -> Set<String> {
+        // A webhook nobody answers (so the webhook metrics exist) and MQTT alert publishing (the default).
+        let harness = try await ServiceHarness.start(zones: [square], sensors: [camera, air]) { configuration in
+            configuration.alerts.webhooks = [.init(url: "http://127.0.0.1:9/hook", timeout: .seconds(1), maxAttempts: 1)]
+        }
+        let publisher = try await TestPublisher.connected(to: harness.broker, protocolVersion: .v5)
+        let t = EventTime(milliseconds: (EventTime.now.milliseconds / 1000 - 5) * 1000)
+        _ = try publisher.publish(topic: "streetsense/v1/readings/helsinki-lab/cam-01", text: #"{"t": "\#(t.rfc3339)", "people": 100}"#)
+        _ = try publisher.publish(topic: "streetsense/v1/readings/helsinki-lab/cam-01", text: #"{"t": "\#(t.rfc3339)", "people": 100}"#)
+        _ = try publisher.publish(topic: "streetsense/v1/readings/citizen-air/sds-5331", text: #"{"t": \#(t.unixSeconds), "pm2_5": 999.9}"#)
+        try await waitUntil("the messages and the alert to be committed", timeout: .seconds(30)) {
+            harness.service.snapshots.snapshot().totals.messages == 3 && (try? harness.service.store.lastAlertEventID()) != nil
+                && harness.service.writerStatistics.batchesCommitted > 0
+        }
+        _ = try await HTTPTestClient.get(port: harness.port, path: "/api/v1/zones")
+        let text = try await HTTPTestClient.get(port: harness.port, path: "/metrics").text
+        publisher.stop()
+        try await harness.stop()
+        var names = Set<String>()
+        for line in text.split(separator: "\n") where line.hasPrefix("# TYPE ") {
+            let parts = line.split(separator: " ")
+            guard parts.count == 4 else { continue }
+            let name = String(parts[2])
+            names.insert(name)
+            if parts[3] == "histogram" { names.formUnion([name + "_bucket", name + "_sum", name + "_count"]) }
+        }
+        return names
+    }
+
+    /// The PromQL expressions of a dashboard, by panel title.
+    static func expressions(_ file: String) throws -> [(panel: String, expr: String)] {
+        let data = try Data(contentsOf: root.appendingPathComponent("dashboards/grafana/\(file)"))
+        let dashboard = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        #expect((dashboard["uid"] as? String)?.hasPrefix("streetsense-") == true)
+        let panels = try #require(dashboard["panels"] as? [[String: Any]])
+        #expect(!panels.isEmpty)
+        var result: [(String, String)] = []
+        for panel in panels {
+            let title = panel["title"] as? String ?? "?"
+            let targets = panel["targets"] as? [[String: Any]] ?? []
+            #expect(!targets.isEmpty, "\(file): panel '\(title)' has no query")
+            #expect((panel["datasource"] as? [String: Any])?["uid"] as? String == "streetsense-prometheus", "\(file): \(title)")
+            for target in targets { result.append((title, try #require(target["expr"] as? String))) }
+        }
+        return result
+    }
+
+    @Test func everyPanelQueriesAnExportedMetricInValidPromQL() async throws {
+        let exported = try await Self.exportedNames()
+        #expect(exported.contains("streetsense_messages_received_total"))
+        var rules = "groups:\n  - name: dashboards\n    rules:\n"
+        var index = 0
+        for file in Self.dashboards {
+            for (panel, expr) in try Self.expressions(file) {
+                let names = Set(expr.matches(of: /streetsense_[a-z0-9_]+/).map { String($0.output) })
+                #expect(!names.isEmpty, "\(file): '\(panel)' names no StreetSense metric: \(expr)")
+                for name in names.subtracting(exported).sorted() {
+                    Issue.record("\(file): panel '\(panel)' asks for \(name), which /metrics does not export")
+                }
+                index += 1
+                // Dashboard variables become a plain regex, so promtool parses the query as Prometheus would.
+                let parsed = expr.replacingOccurrences(of: "$zone", with: ".*").replacingOccurrences(of: "'", with: "''")
+                rules += "      - record: dashboard:query_\(index)\n        expr: '\(parsed)'\n"
+            }
+        }
+        #expect(index >= 20)
+        guard let promtool else {
+            Issue.record("promtool is not installed (Debian package prometheus; make test installs it)")
+            return
+        }
+        let file = NSTemporaryDirectory() + "streetsense-dashboard-rules-\(UUID().uuidString).yml"
+        try rules.write(toFile: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: promtool)
+        process.arguments = ["check", "rules", file]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "promtool check rules: \(text)")
+        #expect(text.contains("SUCCESS: \(index) rules found"), "\(text)")
+    }
+
+    @Test func theScrapeConfigurationIsValid() throws {
+        guard let promtool else {
+            Issue.record("promtool is not installed (Debian package prometheus; make test installs it)")
+            return
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: promtool)
+        process.arguments = ["check", "config", Self.root.appendingPathComponent("dashboards/grafana/prometheus.yml").path]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+    }
+}
