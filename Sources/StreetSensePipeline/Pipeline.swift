@@ -228,8 +228,7 @@ public final class Pipeline {
             if let last = lastInstant, last != sample.instant { alerts.tick(at: last, into: &alertEvents) }
             lastInstant = sample.instant
             alerts.evaluateZone(
-                zoneHandles[sample.zoneIndex], at: sample.instant, density1m: sample.oneMinute.mean,
-                buildUpPer5Min: sample.fiveMinutes.ratePerMinute.map(BuildUpAlertRule.risePer5Minutes(ratePerMinute:)),
+                zoneHandles[sample.zoneIndex], at: sample.instant, density1m: sample.oneMinute.mean, fiveMinutes: sample.fiveMinutes,
                 into: &alertEvents)
         }
         if let last = lastInstant { alerts.tick(at: last, into: &alertEvents) }
