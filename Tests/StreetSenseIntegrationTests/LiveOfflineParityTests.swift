@@ -141,8 +141,8 @@ private func festivalWithFaults() throws -> Scenario {
         subscription.cancel()
         #expect(subscription.missing == nil)
         let liveAlerts = subscription.backlog
-        let liveReport = ReplayReport(snapshot: live, alerts: liveAlerts, traceLines: nil).json()
-        let offlineReport = ReplayReport(snapshot: report.snapshot, alerts: offlineAlerts, traceLines: nil).json()
+        let liveReport = String(decoding: ReplayReport(snapshot: live, alerts: liveAlerts, traceLines: nil).json(), as: UTF8.self)
+        let offlineReport = String(decoding: ReplayReport(snapshot: report.snapshot, alerts: offlineAlerts, traceLines: nil).json(), as: UTF8.self)
         #expect(liveReport == offlineReport, "first difference: \(firstDifferentLine(liveReport, offlineReport))")
         #expect(liveAlerts == offlineAlerts)
 
@@ -159,8 +159,8 @@ private func festivalWithFaults() throws -> Scenario {
 }
 
 /// The first line where two JSON documents differ, for the failure message.
-private func firstDifferentLine(_ a: [UInt8], _ b: [UInt8]) -> String {
-    let left = String(decoding: a, as: UTF8.self).split(separator: "\n"), right = String(decoding: b, as: UTF8.self).split(separator: "\n")
+private func firstDifferentLine(_ a: String, _ b: String) -> String {
+    let left = a.split(separator: "\n"), right = b.split(separator: "\n")
     for (i, (l, r)) in zip(left, right).enumerated() where l != r { return "line \(i + 1): live \(l) / offline \(r)" }
     return left.count == right.count ? "none" : "live has \(left.count) lines, offline \(right.count)"
 }
