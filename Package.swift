@@ -265,7 +265,7 @@ let package = Package(
             name: "StreetSenseReplayTests",
             dependencies: [
                 "StreetSenseReplay", "StreetSenseSimulation", "StreetSenseCore", "StreetSenseConfig", "StreetSenseAlerts", "StreetSenseTesting", "Mosquitto",
-                "MosquittoBroker",
+                "MosquittoBroker", "StreetSensePipeline",
             ],
             swiftSettings: swiftSettings
         ),
@@ -298,7 +298,8 @@ let package = Package(
             name: "StreetSenseIntegrationTests",
             dependencies: [
                 "StreetSenseApp", "StreetSenseHTTP", "StreetSenseTesting", "Mosquitto", "MosquittoBroker", "StreetSenseCore",
-                "StreetSenseConfig", "StreetSenseStore", "StreetSensePipeline", "StreetSenseAlerts",
+                "StreetSenseConfig", "StreetSenseStore", "StreetSensePipeline", "StreetSenseAlerts", "StreetSenseReplay",
+                "StreetSenseSimulation",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

@@ -128,8 +128,18 @@ public struct AlertEngine: Sendable {
     /// the build-up per 5 minutes. An empty window counts as "no value" (see ``LevelDebouncer``).
     public mutating func evaluateZone(_ zone: ZoneHandle, at time: EventTime, windows: [WindowSummary], into events: inout [AlertEvent]) {
         let density = windows.count > WindowLength.oneMinute.rawValue ? windows[WindowLength.oneMinute.rawValue].mean : nil
-        let rate = windows.count > WindowLength.fiveMinutes.rawValue ? windows[WindowLength.fiveMinutes.rawValue].ratePerMinute : nil
-        evaluateZone(zone, at: time, density1m: density, buildUpPer5Min: rate.map(BuildUpAlertRule.risePer5Minutes(ratePerMinute:)), into: &events)
+        let fiveMinutes = windows.count > WindowLength.fiveMinutes.rawValue ? windows[WindowLength.fiveMinutes.rawValue] : .empty
+        evaluateZone(zone, at: time, density1m: density, fiveMinutes: fiveMinutes, into: &events)
+    }
+
+    /// Evaluates a zone's crowd rules at a sample instant: density levels on `density1m` (p/m²), build-up on
+    /// the 5-minute density window's slope once the window is covered (``BuildUpAlertRule/risePer5Minutes(of:sampleInterval:)``;
+    /// before that, and without a slope, build-up has no value).
+    public mutating func evaluateZone(
+        _ zone: ZoneHandle, at time: EventTime, density1m: Double?, fiveMinutes: WindowSummary, into events: inout [AlertEvent]
+    ) {
+        let rise = zones[Int(zone.index)].rules.buildUp.risePer5Minutes(of: fiveMinutes)
+        evaluateZone(zone, at: time, density1m: density1m, buildUpPer5Min: rise, into: &events)
     }
 
     /// Evaluates a zone's crowd rules at `time`: density levels on `density1m` (p/m²), build-up on

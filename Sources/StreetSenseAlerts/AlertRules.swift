@@ -31,9 +31,10 @@ public struct DensityAlertRule: Hashable, Sendable {
 
 /// When a zone's density rising too fast raises its `build_up` alert (a `warning`).
 ///
-/// The value is the rise in p/m² per 5 minutes. ``AlertEngine/evaluateZone(_:at:windows:into:)`` takes it
-/// as the 5-minute window's `rate_per_minute` × 5 (the least-squares slope of the zone's density samples
-/// over the last 5 minutes); a caller with its own estimate passes it to
+/// The value is the rise in p/m² per 5 minutes. ``AlertEngine/evaluateZone(_:at:windows:into:)`` and
+/// ``AlertEngine/evaluateZone(_:at:density1m:fiveMinutes:into:)`` take it as the 5-minute window's
+/// `rate_per_minute` × 5 (the least-squares slope of the zone's density samples over the last 5 minutes),
+/// once that window is covered (``minimumCoverage``); a caller with its own estimate passes it to
 /// ``AlertEngine/evaluateZone(_:at:density1m:buildUpPer5Min:into:)``. Hold, clear and hysteresis work as for
 /// density levels: raised once the rise has been ≥ the limit for `hold`, cleared once it has been below
 /// limit × (1 − hysteresis) for `clear`.
@@ -43,15 +44,33 @@ public struct BuildUpAlertRule: Hashable, Sendable {
     public var hold: Duration
     public var clear: Duration
     public var hysteresis: Double
+    /// The fraction of a full 5-minute window's density samples the window must hold before its slope counts
+    /// (0…1). A slope fitted to a zone's first few samples (start-up, sensors coming on one by one, coverage
+    /// returning after a gap) is a step, not a build-up: with two samples 5 s apart a rise of 0.1 p/m² reads
+    /// as 6 p/m² per 5 minutes. Until the window is covered the rule has no value: no run progresses.
+    public var minimumCoverage: Double
 
-    /// 1.0 p/m² per 5 minutes; hold 30 s; clear 60 s; hysteresis 10 %.
+    /// 1.0 p/m² per 5 minutes; hold 30 s; clear 60 s; hysteresis 10 %; the window 80 % covered (4 of 5 minutes).
     public static let `default` = BuildUpAlertRule(ppm2Per5Min: 1.0, hold: .seconds(30), clear: .seconds(60), hysteresis: 0.1)
 
-    public init(ppm2Per5Min: Double, hold: Duration, clear: Duration, hysteresis: Double) {
+    public init(ppm2Per5Min: Double, hold: Duration, clear: Duration, hysteresis: Double, minimumCoverage: Double = 0.8) {
         self.ppm2Per5Min = ppm2Per5Min
         self.hold = hold
         self.clear = clear
         self.hysteresis = hysteresis
+        self.minimumCoverage = minimumCoverage
+    }
+
+    /// The rise per 5 minutes that a zone's 5-minute density window shows, or nil (no value) when it has no
+    /// slope or holds fewer than ``minimumCoverage`` of the samples a full window holds at one sample every
+    /// `sampleInterval`.
+    public func risePer5Minutes(
+        of fiveMinutes: WindowSummary, sampleInterval: Duration = .milliseconds(AggregationCore.zoneSampleInterval)
+    ) -> Double? {
+        guard let rate = fiveMinutes.ratePerMinute else { return nil }
+        let fullWindow = Double(WindowLength.fiveMinutes.milliseconds) / Double(sampleInterval.wholeMilliseconds)
+        guard Double(fiveMinutes.count) + 1e-9 >= minimumCoverage * fullWindow else { return nil }
+        return Self.risePer5Minutes(ratePerMinute: rate)
     }
 
     public var thresholds: LevelThresholds {

@@ -74,12 +74,13 @@ public final class StreetSenseService: Sendable {
             metrics.recordCommit(duration: duration, readings: batch.readings.count, alertEvents: batch.alertEvents)
         }
         self.writer = writer
-        let options = PipelineOptions(configuration)
-        let zoneRules = configuration.zones.map { ZoneAlertRules(configuration.rules(forZone: $0.id)) }
-        let sensorRules = configuration.sensors.map { SensorAlertRules(configuration.rules(forZone: $0.zone)) }
+        // Built exactly as offline replay builds it (StreetSensePipeline's configured pipeline), on the configured clock.
         let pipeline = try Pipeline(
-            zones: configuration.zones, sensors: configuration.sensors, records: records, options: options,
-            zoneRules: zoneRules, sensorRules: sensorRules, logger: logger, deliver: { writer.submit($0) })
+            configuration: configuration, records: records, clock: configuration.pipeline.clock, logger: logger,
+            deliver: { writer.submit($0) })
+        if configuration.pipeline.clock == .event {
+            logger.notice("pipeline.clock is event: \"now\" is the newest reading time alone, the wall clock does not move it")
+        }
 
         // Refill windows, duplicate detection and flow occupancies from what was committed before.
         // On a whole minute, so the rollups before it and the raw readings after it do not overlap.
@@ -208,20 +209,6 @@ public final class StreetSenseService: Sendable {
     private static func createParentDirectory(of path: String) throws {
         guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return }
         try makeDirectories(String(path[..<slash]))
-    }
-}
-
-extension PipelineOptions {
-    /// The pipeline options of a configuration.
-    init(_ configuration: StreetSenseConfiguration) {
-        self.init(
-            topicPrefix: configuration.mqtt.topicPrefix,
-            eventTime: configuration.pipeline.eventTimePolicy,
-            payloadLimit: configuration.pipeline.maxPayloadBytes,
-            storeBatchRows: configuration.store.batchMaxRows,
-            storeBatchInterval: configuration.store.batchMaxDelay,
-            snapshotInterval: configuration.pipeline.snapshotInterval,
-            followsWallClock: true)
     }
 }
 

@@ -19,7 +19,7 @@ public enum EnvironmentOverrides {
             "store.batch_max_ms", "store.rejects_max_rows",
             "http.listen", "http.tokens_file", "http.public_reads",
             "pipeline.allowed_lateness_s", "pipeline.max_future_skew_s", "pipeline.max_payload_bytes",
-            "pipeline.snapshot_interval_ms", "pipeline.queue_capacity",
+            "pipeline.snapshot_interval_ms", "pipeline.queue_capacity", "pipeline.clock",
             "zones_file",
         ] + ruleKeys.map { "rules." + $0 }
 

@@ -122,6 +122,7 @@ public struct NativeJSONDecoder: ReadingDecoder {
                 guard !seenTime else { throw duplicate(key, b) }
                 seenTime = true
                 time = try parseTime(try scanner.scanScalar(b, depth: 1), b, into: &output)
+                output.noteTime(time)
             case .interval:
                 guard !seenInterval else { throw duplicate(key, b) }
                 seenInterval = true

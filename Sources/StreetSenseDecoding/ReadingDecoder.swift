@@ -31,6 +31,9 @@ public struct DecodeOutput: Sendable {
     public var intervalSeconds: Double?
     /// The `seq` of the last native message that carried a valid one.
     public var sequence: UInt64?
+    /// The newest time the message gave its values (native `t`; SenML `bt` + `t`), accepted or rejected; nil
+    /// when it gave none. Events about rejected values (a faulty sensor's error codes) happen at this time.
+    public var time: EventTime?
 
     // Scratch space reused across messages: decoded escaped strings, concatenated SenML names, other keys.
     var text: [UInt8] = []
@@ -45,12 +48,18 @@ public struct DecodeOutput: Sendable {
         otherKeys.reserveCapacity(4)
     }
 
+    /// Records a time the message gave (``time`` keeps the newest).
+    mutating func noteTime(_ value: EventTime?) {
+        if let value, time.map({ value > $0 }) ?? true { time = value }
+    }
+
     /// Empties the output for the next message, keeping every buffer's capacity.
     public mutating func reset() {
         if !readings.isEmpty { readings.removeAll(keepingCapacity: true) }
         if !rejects.isEmpty { rejects.removeAll(keepingCapacity: true) }
         intervalSeconds = nil
         sequence = nil
+        time = nil
     }
 
     /// Restores the counts recorded before a message whose decoding then threw.

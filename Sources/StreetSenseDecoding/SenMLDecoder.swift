@@ -315,6 +315,7 @@ public struct SenMLDecoder: ReadingDecoder {
                 return
             }
             time = resolved
+            output.noteTime(resolved)
         }
         // Unit = u, else bu.
         if let unit = record.unit ?? base.unit {

@@ -70,6 +70,11 @@ public final class Pipeline {
     private var alertSummariesStale = false
     /// Running pollutant means of the registered air stations, for the `air_quality` rule.
     private var airQuality: AirQualityFeed
+    /// Called with a message's newest reading time just before its readings are applied, when that time is
+    /// ahead of the pipeline's "now" (the newest event time so far). An offline timeline takes its points here:
+    /// after every reading with t ≤ a point and before any later one. Messages rejected whole, late and
+    /// out-of-order readings do not move "now" and do not call it.
+    public var willAdvance: ((EventTime) -> Void)?
 
     /// - Parameters:
     ///   - sensors: the registered sensors with their stable store references, and previously seen
@@ -176,11 +181,16 @@ public final class Pipeline {
             recordReject(error, sensor: sensor, topic: topic, payload: payload, arrival: arrival)
             return
         }
+        // Before anything of this message is counted: a timeline point before its time must not show it.
+        if let willAdvance, let newest = newestReadingTime(of: sensor, arrival: arrival), newest.milliseconds > core.nowMilliseconds {
+            willAdvance(newest)
+        }
         for reject in output.rejects {
             core.countRejectedReading(sensor: sensor, reason: reject.reason)
             recordReject(reject, sensor: sensor, topic: topic, payload: payload, arrival: arrival)
             if let handle = handle(of: sensor) {
-                alerts.sensorRejectedValues(handle, reason: reject.reason, at: arrival, into: &alertEvents)
+                // On event time, like every other alert: the message's own time, its arrival only without one.
+                alerts.sensorRejectedValues(handle, reason: reject.reason, at: output.time ?? arrival, into: &alertEvents)
             }
         }
         // Aggregate.
@@ -214,6 +224,17 @@ public final class Pipeline {
         evaluateZoneSamples()
     }
 
+    /// The newest time among the decoded readings the core will take from `sensor` (its kind's metrics).
+    private func newestReadingTime(of sensor: SensorIndex, arrival: EventTime) -> EventTime? {
+        let kind = core.kind(of: sensor)
+        var newest: EventTime?
+        for reading in output.readings where kind?.accepts(reading.metric) ?? true {
+            let time = reading.time ?? arrival
+            if newest.map({ time > $0 }) ?? true { newest = time }
+        }
+        return newest
+    }
+
     @inline(__always)
     private func handle(of sensor: SensorIndex) -> AlertEngine.SensorHandle? {
         let i = Int(sensor.rawValue)
@@ -228,8 +249,7 @@ public final class Pipeline {
             if let last = lastInstant, last != sample.instant { alerts.tick(at: last, into: &alertEvents) }
             lastInstant = sample.instant
             alerts.evaluateZone(
-                zoneHandles[sample.zoneIndex], at: sample.instant, density1m: sample.oneMinute.mean,
-                buildUpPer5Min: sample.fiveMinutes.ratePerMinute.map(BuildUpAlertRule.risePer5Minutes(ratePerMinute:)),
+                zoneHandles[sample.zoneIndex], at: sample.instant, density1m: sample.oneMinute.mean, fiveMinutes: sample.fiveMinutes,
                 into: &alertEvents)
         }
         if let last = lastInstant { alerts.tick(at: last, into: &alertEvents) }

@@ -5,43 +5,18 @@ import StreetSenseCore
 import StreetSensePipeline
 import StreetSenseStore
 
-/// Builds the pipeline for a configuration exactly as the live service does (same options, same zone alert
-/// rules), except that time is event time only: no wall clock.
-///
-/// `StreetSenseService` (StreetSenseApp) builds its pipeline the same way; keep the two in step (or move this
-/// factory somewhere both can use).
-public enum ReplayPipelineFactory {
-    /// The pipeline options of `configuration`, driven by event time alone.
-    public static func options(_ configuration: StreetSenseConfiguration) -> PipelineOptions {
-        PipelineOptions(
-            topicPrefix: configuration.mqtt.topicPrefix,
-            eventTime: configuration.pipeline.eventTimePolicy,
-            payloadLimit: configuration.pipeline.maxPayloadBytes,
-            storeBatchRows: configuration.store.batchMaxRows,
-            storeBatchInterval: configuration.store.batchMaxDelay,
-            snapshotInterval: configuration.pipeline.snapshotInterval,
-            followsWallClock: false)
-    }
-
-    /// The alert rules of each zone, in `configuration.zones` order.
-    public static func zoneRules(_ configuration: StreetSenseConfiguration) -> [ZoneAlertRules] {
-        configuration.zones.map { zone in
-            let rules = configuration.crowdRules(forZone: zone.id)
-            return ZoneAlertRules(
-                density: DensityAlertRule(levels: rules.densityLevels, hold: rules.hold, clear: rules.clear, hysteresis: rules.hysteresis),
-                buildUp: BuildUpAlertRule(ppm2Per5Min: rules.buildUp.ppm2Per5Min, hold: rules.hold, clear: rules.clear, hysteresis: rules.hysteresis))
-        }
-    }
-}
-
 /// Runs messages through the real decode → route → aggregate → alert pipeline on event time, with no broker,
 /// store or HTTP: each message arrives at its trace time (`at`). Deterministic and as fast as the core goes.
 ///
-/// Use ``apply(_:)`` per record (in trace order), ``snapshot()`` for a timeline point, and ``finish(traceLines:)``
-/// for the report. Not thread safe: one caller.
+/// The pipeline is built from a configuration exactly as the live service builds it (StreetSensePipeline's
+/// `Pipeline(configuration:records:clock:logger:deliver:)`), on the `.event` clock.
+///
+/// Use ``apply(_:)`` per record (in trace order), ``recordTimeline(every:_:)`` for timeline points, and
+/// ``finish(traceLines:)`` for the report. Not thread safe: one caller.
 public final class OfflineReplay {
     private let pipeline: Pipeline
     private let collected: AlertCollector
+    private var finalTimelinePoint: (() -> Void)?
     /// Messages applied so far.
     public private(set) var messages = 0
 
@@ -49,11 +24,13 @@ public final class OfflineReplay {
         var events: [AlertEvent] = []
     }
 
-    /// A replay of the zones, sensors and rules of `configuration`.
-    public convenience init(configuration: StreetSenseConfiguration, logger: Logger) throws {
-        try self.init(
-            zones: configuration.zones, sensors: configuration.sensors, options: ReplayPipelineFactory.options(configuration),
-            zoneRules: ReplayPipelineFactory.zoneRules(configuration), logger: logger)
+    /// A replay of the zones, sensors, rules and pipeline settings of `configuration`.
+    public init(configuration: StreetSenseConfiguration, logger: Logger) throws {
+        let collected = AlertCollector()
+        self.collected = collected
+        pipeline = try Pipeline(
+            configuration: configuration, clock: .event, logger: logger,
+            deliver: { batch in collected.events.append(contentsOf: batch.alertEvents) })
     }
 
     /// A replay of explicit zones and sensors (`options.followsWallClock` is forced off).
@@ -78,21 +55,42 @@ public final class OfflineReplay {
         }
     }
 
+    /// Hands `point` a snapshot at every multiple of `every` of event time (DESIGN §10): the point at T is taken
+    /// after every reading with t ≤ T is applied and before any later one, from the first point at or after the
+    /// first reading to the first at or after the newest (that one from ``finish(traceLines:)``). The trace
+    /// lines' `at` plays no part. Call it before the first ``apply(_:)``.
+    ///
+    /// Readings are applied a message at a time: a message whose readings straddle a point (SenML with several
+    /// times) lands after it, and a reading delivered after a newer one of any sensor lands in the next point.
+    public func recordTimeline(every: Duration, _ point: @escaping (_ asOf: EventTime, _ snapshot: Snapshot) -> Void) {
+        var schedule = TimelineSchedule(every: every)
+        pipeline.willAdvance = { [unowned pipeline] newest in
+            for due in schedule.pointsDue(before: newest) { point(due, pipeline.snapshot()) }
+        }
+        finalTimelinePoint = { [unowned pipeline] in
+            if let due = schedule.finalPoint() { point(due, pipeline.snapshot()) }
+        }
+    }
+
     /// The current zones, sensors and counts.
     public func snapshot() -> Snapshot { pipeline.snapshot() }
 
     /// Alert transitions so far (after the pipeline handed them over; ``finish(traceLines:)`` hands over all).
     public var alertEvents: [AlertEvent] { collected.events }
 
-    /// Flushes the pipeline and returns the report of everything applied.
+    /// Flushes the pipeline, takes the last timeline point, and returns the report of everything applied.
     public func finish(traceLines: (read: Int, skipped: Int)? = nil) -> ReplayReport {
         pipeline.flush(final: true)
+        finalTimelinePoint?()
+        finalTimelinePoint = nil
+        pipeline.willAdvance = nil
         return ReplayReport(snapshot: pipeline.snapshot(), alerts: collected.events, traceLines: traceLines)
     }
 }
 
 /// Decides when timeline points fall due: one per `every` of event time, aligned to multiples of `every` since
-/// the Unix epoch. A point at T is taken after every message with `at` ≤ T is applied and before any later one.
+/// the Unix epoch. Fed the pipeline's event time as it moves forward (the newest reading time), a point at T
+/// is due after every reading with t ≤ T and before the first reading with t > T.
 public struct TimelineSchedule: Sendable {
     public let every: Duration
     private var next: EventTime?
@@ -102,11 +100,11 @@ public struct TimelineSchedule: Sendable {
         self.every = every
     }
 
-    /// The points due before a message at `time` is applied (in order).
+    /// The points due before a reading at `time`, the newest so far, is applied (in order).
     public mutating func pointsDue(before time: EventTime) -> [EventTime] {
         let step = every.wholeMilliseconds
         guard var point = next else {
-            // The first point: the first multiple of `every` at or after the first message.
+            // The first point: the first multiple of `every` at or after the first reading.
             let first = time.milliseconds.quotientRoundingUp(step) * step
             next = EventTime(milliseconds: first)
             return []
@@ -120,7 +118,7 @@ public struct TimelineSchedule: Sendable {
         return due
     }
 
-    /// The last point: the pending one (at or after the last message), if any message was seen.
+    /// The last point: the pending one (at or after the newest reading), if any reading was seen.
     public mutating func finalPoint() -> EventTime? {
         defer { next = nil }
         return next

@@ -78,29 +78,27 @@ struct Replay: AsyncParsableCommand {
         let logger = Logger(label: "streetsense.replay", factory: { _ in SwiftLogNoOpLogHandler() })
         let replay = try OfflineReplay(configuration: configuration, logger: logger)
         var timelineWriter: FileHandle?
+        var timelineBuffer: [UInt8] = []
         if let timeline {
             guard FileManager.default.createFile(atPath: timeline, contents: nil), let handle = FileHandle(forWritingAtPath: timeline) else {
                 printError("\(timeline): cannot be created")
                 throw ExitCode(1)
             }
             timelineWriter = handle
+            // Points fall on the readings' event time, not on the trace lines' `at` (DESIGN §10).
+            replay.recordTimeline(every: every.duration) { asOf, snapshot in
+                timelineBuffer += ReplayReport.timelineLine(snapshot, asOf: asOf)
+                if timelineBuffer.count > 1 << 20 {
+                    handle.write(Data(timelineBuffer))
+                    timelineBuffer.removeAll(keepingCapacity: true)
+                }
+            }
         }
-        var schedule = TimelineSchedule(every: every.duration)
         var progress = ProgressLine()
         let clock = ContinuousClock()
         let started = clock.now
-        var timelineBuffer: [UInt8] = []
         do {
             while let record = try reader.next() {
-                if let timelineWriter {
-                    for point in schedule.pointsDue(before: record.at) {
-                        timelineBuffer += ReplayReport.timelineLine(replay.snapshot(), asOf: point)
-                        if timelineBuffer.count > 1 << 20 {
-                            timelineWriter.write(Data(timelineBuffer))
-                            timelineBuffer.removeAll(keepingCapacity: true)
-                        }
-                    }
-                }
                 replay.apply(record)
                 if replay.messages % 4096 == 0 {
                     progress.update("replayed \(replay.messages) messages, at \(record.at.rfc3339)")
@@ -113,7 +111,6 @@ struct Replay: AsyncParsableCommand {
         }
         let result = replay.finish(traceLines: (reader.lineNumber, reader.skippedLines))
         if let timelineWriter {
-            if let point = schedule.finalPoint() { timelineBuffer += ReplayReport.timelineLine(replay.snapshot(), asOf: point) }
             timelineWriter.write(Data(timelineBuffer))
             try? timelineWriter.close()
         }

@@ -202,6 +202,30 @@ import Testing
         #expect(events.count == 2)
     }
 
+    /// The build-up slope counts only once the 5-minute window holds 80 % of its samples (48 of 60 at one
+    /// every 5 s): a steep slope over a few samples is no value, however long it lasts.
+    @Test func buildUpNeedsACoveredFiveMinuteWindow() throws {
+        var engine = AlertEngine()
+        let zone = engine.registerZone(id: square)
+        var events: [AlertEvent] = []
+        for (i, s) in stride(from: 0, to: 120, by: 5).enumerated() {
+            let warmingUp = WindowSummary(count: min(i + 1, 47), sum: 1.1 * Double(min(i + 1, 47)), min: 1.0, max: 1.2, ratePerMinute: 1.2)
+            engine.evaluateZone(zone, at: at(Double(s)), density1m: 1.1, fiveMinutes: warmingUp, into: &events)
+        }
+        #expect(events.isEmpty)
+        let covered = WindowSummary(count: 48, sum: 52.8, min: 1.0, max: 1.2, ratePerMinute: 1.2)
+        for s in stride(from: 120, to: 155, by: 5) {
+            engine.evaluateZone(zone, at: at(Double(s)), density1m: 1.1, fiveMinutes: covered, into: &events)
+        }
+        let raised = try #require(events.first)
+        #expect(raised.rule == .buildUp && raised.transition == .raised)
+        #expect(raised.at == at(150))  // covered from 120 s, held 30 s
+        #expect(raised.value == 1.2 * 5)
+        #expect(ZoneAlertRules.default.buildUp.risePer5Minutes(of: .empty) == nil)
+        #expect(ZoneAlertRules.default.buildUp.risePer5Minutes(of: covered, sampleInterval: .seconds(10)) == 6)
+        #expect(ZoneAlertRules.default.buildUp.risePer5Minutes(of: WindowSummary(count: 23, sum: 23, min: 1, max: 1, ratePerMinute: 1), sampleInterval: .seconds(10)) == nil)
+    }
+
     @Test func perZoneRulesApply() {
         var engine = AlertEngine()
         let strict = ZoneAlertRules(

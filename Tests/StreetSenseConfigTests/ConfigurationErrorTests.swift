@@ -60,6 +60,7 @@ struct ConfigurationErrorTests {
                 http: [ "127.0.0.1:8080" ]
                 pipeline:
                   allowed_lateness_s: { seconds: 5 }
+                  clock: sundial
                 rules:
                   hysteresis: ten percent
                 zones_file: zones.geojson
@@ -74,8 +75,9 @@ struct ConfigurationErrorTests {
                 "\(file):6: store.raw_retention_days: expected an integer, got \"2.5\"",
                 "\(file):7: http: expected a mapping, got a list",
                 "\(file):9: pipeline.allowed_lateness_s: expected a number of seconds, got a mapping",
-                "\(file):11: rules.hysteresis: expected a number, got \"ten percent\"",
-                "\(file):14: sensors[0].factor: expected a number, got \"yes\"",
+                "\(file):10: pipeline.clock: expected \"wall\" or \"event\", got \"sundial\"",
+                "\(file):12: rules.hysteresis: expected a number, got \"ten percent\"",
+                "\(file):15: sensors[0].factor: expected a number, got \"yes\"",
             ])
     }
 

@@ -34,6 +34,7 @@ struct ConfigurationLoadingTests {
           max_payload_bytes: 4096
           snapshot_interval_ms: 500
           queue_capacity: 1024
+          clock: event
         zones_file: geo/zones.geojson
         sensors:
           - { pilot: helsinki-lab, id: cam-01, zone: plaza, kind: occupancy, covered_m2: 400, factor: 1.2 }
@@ -104,7 +105,7 @@ struct ConfigurationLoadingTests {
             config.pipeline
                 == PipelineSettings(
                     allowedLateness: .milliseconds(30_500), maximumFutureSkew: .seconds(10), maxPayloadBytes: 4096,
-                    snapshotInterval: .milliseconds(500), queueCapacity: 1024))
+                    snapshotInterval: .milliseconds(500), queueCapacity: 1024, clock: .event))
         #expect(config.pipeline.eventTimePolicy.allowedLateness == .milliseconds(30_500))
 
         #expect(config.zonesFile == fixture.path("geo/zones.geojson"))

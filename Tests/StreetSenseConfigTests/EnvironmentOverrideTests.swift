@@ -150,7 +150,7 @@ struct EnvironmentOverrideTests {
             "store.batch_max_rows": "4", "store.batch_max_ms": "5", "store.rejects_max_rows": "6",
             "http.listen": "127.0.0.1:0", "http.tokens_file": "tokens.yaml", "http.public_reads": "yes",
             "pipeline.allowed_lateness_s": "1", "pipeline.max_future_skew_s": "2", "pipeline.max_payload_bytes": "1024",
-            "pipeline.snapshot_interval_ms": "100", "pipeline.queue_capacity": "8", "zones_file": "zones.geojson",
+            "pipeline.snapshot_interval_ms": "100", "pipeline.queue_capacity": "8", "pipeline.clock": "event", "zones_file": "zones.geojson",
             "rules.density_levels.elevated": "1", "rules.density_levels.high": "2", "rules.density_levels.critical": "3",
             "rules.hold_s": "4", "rules.clear_s": "5", "rules.hysteresis": "0.2", "rules.build_up.ppm2_per_5min": "0.7",
             "rules.air_quality.index": "eea-2024", "rules.air_quality.alert_from": "very_poor", "rules.air_quality.enabled": "no",
@@ -169,6 +169,7 @@ struct EnvironmentOverrideTests {
         #expect(config.http.tokensFile == fixture.path("tokens.yaml"))
         #expect(config.store.rejectsMaxRows == 6)
         #expect(config.pipeline.queueCapacity == 8)
+        #expect(config.pipeline.clock == .event)
         #expect(
             config.rules.crowd
                 == CrowdRules(

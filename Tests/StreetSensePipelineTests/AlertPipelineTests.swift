@@ -41,6 +41,52 @@ import Testing
         #expect(pipeline.alerts.activeAlertCount == 0)
     }
 
+    /// A zone's first samples are a step, not a build-up: the camera's count settles from 1.0 to 1.3 p/m² in
+    /// the first 10 s (sensors coming on one by one do the same), and a slope fitted to the first few samples
+    /// reads that as 9 falling to 1 p/m² per 5 minutes over 50 s, longer than the 30 s hold. The 5-minute window must be 80 %
+    /// covered before build-up counts; a real rise of 2 p/m² per 5 minutes afterwards still raises it.
+    @Test func buildUpWaitsForACoveredFiveMinuteWindow() throws {
+        let delivered = DeliveredBatches()
+        let wholeZone = SensorDefinition(address: camera.address, zone: "kamppi-square", kind: .occupancy)
+        let pipeline = try makePipeline(delivered: delivered, zones: [zone], sensors: [wholeZone], records: [])
+        func people(atSecond s: Int64) -> Int {
+            switch s {
+            case ..<10: 1000  // 1.0 p/m²
+            case ..<600: 1300  // settled at 1.3
+            case ..<900: 1300 + Int((s - 600) * 400 / 60)  // + 0.4 p/m² a minute for 5 minutes
+            default: 3300
+            }
+        }
+        for s in stride(from: Int64(0), through: 1200, by: 5) {
+            let t = EventTime(milliseconds: t0 + s * 1000)
+            pipeline.send(wholeZone, t, [("people", String(people(atSecond: s)))])
+        }
+        pipeline.flush(final: true)
+        let buildUps = delivered.all.flatMap(\.alertEvents).filter { $0.rule == .buildUp }
+        // Nothing during warm-up; raised during the real rise (the slope passes 1.0 per 5 minutes once the
+        // window holds enough of it, plus the 30 s hold), cleared after it.
+        #expect(buildUps.map(\.transition) == [.raised, .cleared])
+        let raisedAt = try #require(buildUps.first?.at.milliseconds)
+        #expect(raisedAt > t0 + 600_000 && raisedAt < t0 + 900_000)
+        let cleared = try #require(buildUps.last?.at.milliseconds)
+        #expect(cleared > t0 + 900_000)
+
+        // The same trace with the coverage requirement off shows the spurious warm-up alert.
+        let uncovered = DeliveredBatches()
+        var rules = ZoneAlertRules.default
+        rules.buildUp.minimumCoverage = 0
+        let eager = try Pipeline(
+            zones: [zone], sensors: [wholeZone], records: [], options: PipelineOptions(followsWallClock: false), zoneRules: [rules],
+            logger: quietLogger, deliver: { uncovered.append($0) })
+        for s in stride(from: Int64(0), through: 120, by: 5) {
+            eager.send(wholeZone, EventTime(milliseconds: t0 + s * 1000), [("people", String(people(atSecond: s)))])
+        }
+        eager.flush(final: true)
+        let warmUp = uncovered.all.flatMap(\.alertEvents).filter { $0.rule == .buildUp && $0.transition == .raised }
+        #expect(warmUp.count == 1)
+        #expect((warmUp.first?.at.milliseconds ?? .max) < t0 + 120_000)
+    }
+
     /// Readings of 3.0 p/m² every 5 s for `seconds`, from `t0`.
     private func surge(_ pipeline: Pipeline, seconds: Int64) {
         for i in 0..<(seconds / 5) {

@@ -3,6 +3,7 @@ import Logging
 import StreetSenseAlerts
 import StreetSenseConfig
 import StreetSenseCore
+import StreetSensePipeline
 import StreetSenseReplay
 import StreetSenseSimulation
 import Testing
@@ -76,6 +77,31 @@ struct ScenarioReplayTests {
         #expect(report.snapshot.totals.rejected == 0)
         // The report is deterministic too.
         #expect(try replay(trace.bytes, configuration: demo).json() == report.json())
+    }
+
+    @Test("festival: no build-up while the zones warm up (the 5-minute window must be covered first)")
+    func festivalWarmUpRaisesNoBuildUp() throws {
+        let trace = traceBytes(try scenario("festival"), seed: 1)
+        let demo = try StreetSenseConfiguration.load(path: "\(packageRoot)/deploy/demo/streetsense.yaml", environment: [:])
+        let report = try replay(trace.bytes, configuration: demo)
+        let start = try scenario("festival").start
+        let buildUps = report.alerts.filter { $0.rule == .buildUp }
+        #expect(buildUps.allSatisfy { $0.at > start + .seconds(5 * 60) }, "\(buildUps.map { "\($0.subject.id) \($0.transition.rawValue) \($0.at)" })")
+        // The cause: the same replay with the coverage requirement off raises build-up in the first minutes,
+        // from slopes fitted to a zone's first few density samples (its sensors coming on one by one).
+        var options = PipelineOptions(demo, clock: .event)
+        options.followsWallClock = false
+        let eager = try OfflineReplay(
+            zones: demo.zones, sensors: demo.sensors, options: options,
+            zoneRules: demo.zones.map { zone in
+                var rules = ZoneAlertRules(demo.rules(forZone: zone.id))
+                rules.buildUp.minimumCoverage = 0
+                return rules
+            }, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let reader = TraceReader(bytes: trace.bytes)
+        while let record = try reader.next() { eager.apply(record) }
+        let eagerBuildUps = eager.finish().alerts.filter { $0.rule == .buildUp && $0.transition == .raised }
+        #expect(eagerBuildUps.contains { $0.at < start + .seconds(2 * 60) })
     }
 
     @Test("faults: rejects, duplicates and late readings match the generator's ground truth")
