@@ -4,13 +4,14 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-# Debian packages the build and the tests need (the tests start a real mosquitto; prometheus brings promtool).
-DEBIAN_PACKAGES := mosquitto mosquitto-clients libmosquitto-dev libsqlite3-dev sqlite3 pkg-config openssl prometheus
+# Debian packages the build and the tests need (the tests start a real mosquitto; prometheus brings promtool;
+# python3-venv holds schemathesis).
+DEBIAN_PACKAGES := mosquitto mosquitto-clients libmosquitto-dev libsqlite3-dev sqlite3 pkg-config openssl prometheus python3 python3-venv
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT ?= swift
 PORT ?= 8080
 
-.PHONY: help deps build build-debug run test bench check-config clean
+.PHONY: help deps build build-debug run test bench check-config clean schemathesis-venv
 
 help:
 	@echo "make run     install missing packages, build release, run 'streetsense demo' (dashboard URL printed)"
@@ -37,9 +38,21 @@ build-debug: deps
 run: build
 	"$$($(SWIFT) build -c release --show-bin-path)/streetsense" demo --port $(PORT)
 
+# schemathesis (PyPI, pinned) in a virtualenv under .build; the HTTP security integration test runs it against a
+# real service and the served openapi.yaml (the test is skipped when the virtualenv is missing).
+SCHEMATHESIS_VERSION := 4.32.5
+VENV := .build/venv
+schemathesis-venv: $(VENV)/.schemathesis-$(SCHEMATHESIS_VERSION)
+
+$(VENV)/.schemathesis-$(SCHEMATHESIS_VERSION):
+	@command -v python3 >/dev/null || { echo "python3 is needed for schemathesis (Debian: python3 python3-venv)"; exit 1; }
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check schemathesis==$(SCHEMATHESIS_VERSION)
+	@touch $@
+
 # On failure, the failed tests and their issues are repeated after the run (CI shows only the end of the
 # output), followed by the run's own summary line, so the summary stays the last line either way.
-test: deps
+test: deps schemathesis-venv
 	$(SWIFT) build --build-tests
 	@mkdir -p .build; set -o pipefail; \
 	if $(SWIFT) test --skip-build 2>&1 | tee .build/test-output.log; then exit 0; fi; \

@@ -125,7 +125,7 @@ public final class StreetSenseService: Sendable {
         gracefulShutdownSignals: [UnixSignal] = [.sigterm, .sigint], additionalServices: [any Service] = [],
         onHTTPReady: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws {
-        let router = Router()
+        let router = Router(context: APIRequestContext.self)
         // Outermost, so it times every route and sees the status of problem responses too.
         router.add(middleware: HTTPMetricsMiddleware(metrics: metrics))
         let services = APIServices(
@@ -134,7 +134,9 @@ public final class StreetSenseService: Sendable {
             readiness: ServiceReadiness(ingest: ingest, writer: writer),
             alerts: StoreAlerts(store: store, runner: runner, feed: alertFeed, delivery: { [self] in self.alertDeliveryStatus }),
             access: APIAccess(tokens: tokens, publicReads: configuration.http.publicReads))
-        let api = APIRoutes(services: services, alertStream: AlertStreamSettings(cloudEventSource: configuration.alerts.source))
+        let api = APIRoutes(
+            services: services, alertStream: AlertStreamSettings(cloudEventSource: configuration.alerts.source),
+            protection: Self.protection(configuration.http))
         api.add(to: router)
         alertStreams.withLock { $0 = { api.activeAlertStreams } }
         router.get("/metrics") { [self] _, _ -> Response in
@@ -180,6 +182,13 @@ public final class StreetSenseService: Sendable {
                 logger: logger))
         self.group.withLock { $0 = group }
         try await group.run()
+    }
+
+    /// The HTTP protection of `http.rate_limit`, `http.cors_allowed_origins`, `http.max_body_bytes` and `http.max_uri_bytes`.
+    static func protection(_ http: HTTPSettings) -> HTTPProtection {
+        HTTPProtection(
+            rateLimit: http.rateLimit.map { HTTPProtection.RateLimit(requestsPerSecond: $0.requestsPerSecond, burst: $0.burst) },
+            corsAllowedOrigins: http.corsAllowedOrigins, maximumBodyBytes: http.maxBodyBytes, maximumURIBytes: http.maxURIBytes)
     }
 
     /// What `/metrics` reports at scrape time: every read is a published value, an atomic or a short lock.

@@ -12,7 +12,9 @@ import StreetSenseCore
 /// (``HistorySource``, read on the API's own dispatch queues); they never touch live state. Errors are
 /// RFC 9457 problem documents (``ProblemDetails``). `GET /api/v1/zones` reuses its encoded body until a new
 /// snapshot is published. With a tokens file (``APIAccess``) and private reads, every route but the OpenAPI
-/// document, `/healthz` and `/readyz` needs a bearer token.
+/// document, `/healthz` and `/readyz` needs a bearer token; rejects need one even when reads are public, and a
+/// token scoped to pilots reads only those pilots' sensors, series and rejects (403 for another pilot's).
+/// ``ProtectionMiddleware`` applies rate limits, size limits and CORS (``HTTPProtection``) before routing.
 ///
 /// ```swift
 /// let router = Router()
@@ -41,6 +43,7 @@ public struct APIRoutes: Sendable {
     let services: APIServices
     let alertStream: AlertStreamSettings
     let streamClients: StreamClientLimit
+    let protection: HTTPProtection
     private let zoneList = ZoneListCache()
     let reads: HistoryReadQueue
     private let openAPIDocument: ByteBuffer?
@@ -49,8 +52,13 @@ public struct APIRoutes: Sendable {
     ///   - services: where live state, history, readiness and alerts come from, and who may do what.
     ///   - historyReadWidth: how many blocking history reads may run at once.
     ///   - alertStream: how the alerts' Server-Sent Events feed behaves.
-    public init(services: APIServices, historyReadWidth: Int = 4, alertStream: AlertStreamSettings = AlertStreamSettings()) {
+    ///   - protection: rate limits, size limits and CORS.
+    public init(
+        services: APIServices, historyReadWidth: Int = 4, alertStream: AlertStreamSettings = AlertStreamSettings(),
+        protection: HTTPProtection = HTTPProtection()
+    ) {
         self.services = services
+        self.protection = protection
         self.reads = HistoryReadQueue(width: historyReadWidth)
         self.alertStream = alertStream
         self.streamClients = StreamClientLimit(limit: alertStream.maximumClients)
@@ -68,10 +76,11 @@ public struct APIRoutes: Sendable {
         return try String(contentsOf: url, encoding: .utf8)
     }
 
-    /// Adds the API routes to `router`, with a ``ProblemDetailsMiddleware`` on the router so that unknown
-    /// `/api/…` paths also answer with a problem document. The routes answer GET and HEAD; POST, PUT, PATCH
-    /// and DELETE on them answer 405.
+    /// Adds the API routes to `router`, with a ``ProtectionMiddleware`` and a ``ProblemDetailsMiddleware`` on the
+    /// router, so that the limits apply to every route of the router and unknown `/api/…` paths also answer with a
+    /// problem document. The routes answer GET and HEAD; POST, PUT, PATCH and DELETE on them answer 405.
     public func add<Context: RequestContext>(to router: Router<Context>) {
+        router.add(middleware: ProtectionMiddleware<Context>(protection: protection, tokens: services.access.tokens))
         router.add(middleware: ProblemDetailsMiddleware<Context>())
         get(router, "/api/v1/zones") { request, _ in try self.zones(request) }
         get(router, "/api/v1/zones/:id") { request, context in try self.zone(request, context.parameters) }
@@ -161,8 +170,10 @@ public struct APIRoutes: Sendable {
     static let maximumPageSize = 1000
 
     func sensors(_ request: Request) throws -> Response {
+        let scope = try readScope(request)
         let query = try QueryParameters(request.uri, accepting: ["pilot", "zone", "status", "limit", "cursor"])
         let pilot = try query.identifier("pilot")
+        if let pilot { try Self.check(scope, covers: pilot) }
         let zone = try query.identifier("zone")
         let status = try query.choice("status", from: SensorStatus.allCases.map { ($0.rawValue, $0) })
         let limit = try query.integer("limit", in: 1...Self.maximumPageSize) ?? Self.defaultPageSize
@@ -176,7 +187,8 @@ public struct APIRoutes: Sendable {
             start = Self.firstIndex(in: sensors, after: after)
         }
         func matches(_ sensor: SensorSnapshot) -> Bool {
-            (pilot == nil || sensor.address.pilot == pilot) && (zone == nil || sensor.definition?.zone == zone)
+            (pilot == nil || sensor.address.pilot == pilot) && (scope?.covers(pilot: sensor.address.pilot) ?? true)
+                && (zone == nil || sensor.definition?.zone == zone)
                 && (status == nil || sensor.status == status)
         }
         var page: [Int] = []
@@ -216,6 +228,7 @@ public struct APIRoutes: Sendable {
     }
 
     func sensor(_ request: Request, _ parameters: Parameters) throws -> Response {
+        try Self.check(try readScope(request), covers: parameters.get("pilot") ?? "")
         let snapshot = services.snapshots.currentSnapshot()
         let sensor = try Self.sensor(parameters, in: snapshot)
         _ = try QueryParameters(request.uri, accepting: [])
@@ -224,6 +237,7 @@ public struct APIRoutes: Sendable {
     }
 
     func sensorSeries(_ request: Request, _ parameters: Parameters, _ logger: Logger) async throws -> Response {
+        try Self.check(try readScope(request), covers: parameters.get("pilot") ?? "")
         let snapshot = services.snapshots.currentSnapshot()
         let sensor = try Self.sensor(parameters, in: snapshot)
         let query = try QueryParameters(request.uri, accepting: ["metric", "from", "to", "step"])
@@ -249,8 +263,12 @@ public struct APIRoutes: Sendable {
     // MARK: Rejects
 
     func rejects(_ request: Request, _ logger: Logger) async throws -> Response {
+        let scope = try rejectsScope(request)
         let query = try QueryParameters(request.uri, accepting: ["pilot", "reason", "limit", "cursor"])
         let pilot = try query.identifier("pilot")
+        if let pilot { try Self.check(scope, covers: pilot) }
+        // A scoped token without `pilot` reads its own pilots' rejects (never those whose topic named no pilot).
+        let pilots: [String?] = pilot.map { [$0] } ?? scope?.pilots?.map { Optional($0) } ?? [nil]
         let reason = try query.choice("reason", from: RejectReason.allCases.map { ($0.rawValue, $0) })
         let limit = try query.integer("limit", in: 1...Self.maximumPageSize) ?? Self.defaultPageSize
         let cursor: Int64?
@@ -265,13 +283,18 @@ public struct APIRoutes: Sendable {
         let snapshot = services.snapshots.currentSnapshot()
         let history = services.history
         var records = try await readHistory(logger, "rejects") {
-            try history.rejects(pilot: pilot, reason: reason, before: cursor, limit: limit + 1)
+            // Each pilot's rows newest first; merged by id, they are the newest of the scope.
+            var rows: [RejectRecord] = []
+            for pilot in pilots { rows += try history.rejects(pilot: pilot, reason: reason, before: cursor, limit: limit + 1) }
+            if pilots.count > 1 { rows.sort { $0.id > $1.id } }
+            return Array(rows.prefix(limit + 1))
         }
         let hasMore = records.count > limit
         if hasMore { records.removeLast(records.count - limit) }
         var totals = IngestCounts()
-        if let pilot {
-            for sensor in snapshot.sensors where sensor.address.pilot == pilot {
+        if pilot != nil || scope?.pilots != nil {
+            let counted = Set(pilots.compactMap { $0 })
+            for sensor in snapshot.sensors where counted.contains(sensor.address.pilot) {
                 totals.messages += sensor.counts.messages
                 totals.rejected += sensor.counts.rejected
                 for index in totals.rejectsByReason.indices { totals.rejectsByReason[index] += sensor.counts.rejectsByReason[index] }
@@ -359,9 +382,11 @@ public struct APIRoutes: Sendable {
     }
 }
 
-/// A router with the API on it, for a `BasicRequestContext` application.
-public func buildAPIRouter(_ services: APIServices, alertStream: AlertStreamSettings = AlertStreamSettings()) -> Router<BasicRequestContext> {
-    let router = Router()
-    APIRoutes(services: services, alertStream: alertStream).add(to: router)
+/// A router with the API on it, for an ``APIRequestContext`` application.
+public func buildAPIRouter(
+    _ services: APIServices, alertStream: AlertStreamSettings = AlertStreamSettings(), protection: HTTPProtection = HTTPProtection()
+) -> Router<APIRequestContext> {
+    let router = Router(context: APIRequestContext.self)
+    APIRoutes(services: services, alertStream: alertStream, protection: protection).add(to: router)
     return router
 }

@@ -19,15 +19,22 @@ public enum AccessRole: String, Sendable, Hashable, CaseIterable, Comparable {
     public static func < (lhs: AccessRole, rhs: AccessRole) -> Bool { lhs.rank < rhs.rank }
 }
 
-/// Who presented a valid bearer token: the token's name (an acknowledgement's `by`) and role.
+/// Who presented a valid bearer token: the token's name (an acknowledgement's `by`), role, and the pilots whose
+/// sensors and rejects it may read (nil: every pilot).
 public struct AccessGrant: Sendable, Hashable {
     public var name: String
     public var role: AccessRole
+    /// The pilots this token is scoped to, sorted and unique; nil when it is not scoped (it sees every pilot).
+    public var pilots: [String]?
 
-    public init(name: String, role: AccessRole) {
+    public init(name: String, role: AccessRole, pilots: [String]? = nil) {
         self.name = name
         self.role = role
+        self.pilots = pilots.map { Array(Set($0)).sorted() }
     }
+
+    /// Whether this token may read the data of `pilot`.
+    public func covers(pilot: String) -> Bool { pilots?.contains(pilot) ?? true }
 }
 
 /// A tokens file that could not be used: the file, the line (0 when the whole file is at fault) and why.
@@ -48,9 +55,10 @@ public struct AccessTokensError: Error, Sendable, Hashable, CustomStringConverti
 
 /// The bearer tokens the API accepts, as read from the tokens file (`http.tokens_file`).
 ///
-/// The file holds one token per line, `<name> <role> sha256:<64 hex digits>`, where the digest is the SHA-256 of
-/// the token's UTF-8 bytes (``hashLine(name:role:token:)`` writes such a line); blank lines and text after `#`
-/// are ignored. Only digests are kept, in the file and in memory.
+/// The file holds one token per line, `<name> <role> sha256:<64 hex digits> [pilots=<pilot>,<pilot>…]`, where the
+/// digest is the SHA-256 of the token's UTF-8 bytes (``hashLine(name:role:token:pilots:)`` writes such a line)
+/// and the optional `pilots=` field scopes the token to those pilots' sensors, series and rejects; blank lines
+/// and text after `#` are ignored. Only digests are kept, in the file and in memory.
 ///
 /// Invariants: names are ids (`[A-Za-z0-9_.-]{1,64}`) and unique, digests are unique, there is at least one
 /// token. ``grant(forBearer:)`` hashes the presented token and compares it with every stored digest in
@@ -87,8 +95,9 @@ public struct AccessTokens: Sendable {
             let fields = content.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" })
             if fields.isEmpty { continue }
             func fail(_ reason: String) -> AccessTokensError { AccessTokensError(file: file, line: lineNumber, reason: reason) }
-            guard fields.count == 3 else {
-                throw fail("expected '<name> <role> sha256:<64 hex digits>', found \(fields.count) field\(fields.count == 1 ? "" : "s")")
+            guard fields.count == 3 || fields.count == 4 else {
+                throw fail(
+                    "expected '<name> <role> sha256:<64 hex digits> [pilots=<pilot>,…]', found \(fields.count) field\(fields.count == 1 ? "" : "s")")
             }
             let name = String(fields[0])
             guard Identifier.isValid(name) else { throw fail("the name '\(name)' must match [A-Za-z0-9_.-]{1,64}") }
@@ -105,7 +114,19 @@ public struct AccessTokens: Sendable {
             if let other = entries.first(where: { $0.digest == digest }) {
                 throw fail("this digest is also the token of '\(other.grant.name)'; every token must be different")
             }
-            entries.append(Entry(grant: AccessGrant(name: name, role: role), digest: digest))
+            var pilots: [String]?
+            if fields.count == 4 {
+                let field = fields[3]
+                guard field.hasPrefix("pilots=") else {
+                    throw fail("the fourth field must be 'pilots=<pilot>,<pilot>…' (the pilots the token is scoped to)")
+                }
+                let list = field.dropFirst("pilots=".count).split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+                if let bad = list.first(where: { !Identifier.isValid($0) }) {
+                    throw fail("the pilot '\(bad.prefix(80))' in pilots= must match [A-Za-z0-9_.-]{1,64}")
+                }
+                pilots = list
+            }
+            entries.append(Entry(grant: AccessGrant(name: name, role: role, pilots: pilots), digest: digest))
         }
         guard !entries.isEmpty else { throw AccessTokensError(file: file, line: 0, reason: "the tokens file holds no tokens") }
         self.entries = entries
@@ -132,9 +153,10 @@ public struct AccessTokens: Sendable {
         }.joined()
     }
 
-    /// A tokens-file line for `token` (which the file never contains).
-    public static func hashLine(name: String, role: AccessRole, token: String) -> String {
-        "\(name) \(role.rawValue) \(digest(of: token))"
+    /// A tokens-file line for `token` (which the file never contains), scoped to `pilots` when not empty.
+    public static func hashLine(name: String, role: AccessRole, token: String, pilots: [String] = []) -> String {
+        let line = "\(name) \(role.rawValue) \(digest(of: token))"
+        return pilots.isEmpty ? line : line + " pilots=" + pilots.joined(separator: ",")
     }
 
     /// A new random token: 32 bytes from the system's random source, as 64 hex digits.
@@ -173,7 +195,9 @@ public struct AccessTokens: Sendable {
 /// Who may do what on the API: the tokens (nil: no tokens file) and whether reads need a token.
 ///
 /// Without tokens, reads are public and nothing can be written (acknowledging answers 403). With tokens, reads
-/// need a `viewer` token unless `publicReads` is true, and acknowledging needs an `operator` token.
+/// need a `viewer` token unless `publicReads` is true, rejects (which hold payload excerpts) always need one,
+/// and acknowledging needs an `operator` token. A token scoped to pilots reads only those pilots' sensors,
+/// series and rejects.
 public struct APIAccess: Sendable {
     public var tokens: AccessTokens?
     public var publicReads: Bool

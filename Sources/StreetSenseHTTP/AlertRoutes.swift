@@ -52,8 +52,31 @@ extension APIRoutes {
 
     /// Lets a read through when reads are public; otherwise requires a token of any role.
     func authorizeRead(_ request: Request) throws(ProblemDetails) {
-        guard let tokens = services.access.tokens, !services.access.publicReads else { return }
-        _ = try Self.authenticate(request, with: tokens)
+        _ = try readScope(request)
+    }
+
+    /// The grant whose pilot scope limits a read of sensors or series: nil (every pilot) when reads are public,
+    /// else the request's token (401 without a valid one).
+    func readScope(_ request: Request) throws(ProblemDetails) -> AccessGrant? {
+        guard let tokens = services.access.tokens, !services.access.publicReads else { return nil }
+        return try Self.authenticate(request, with: tokens)
+    }
+
+    /// The grant that limits a read of rejects, which hold payload excerpts: with a tokens file a token is needed
+    /// even when reads are public; without one (nobody can authenticate) rejects are as open as every read.
+    func rejectsScope(_ request: Request) throws(ProblemDetails) -> AccessGrant? {
+        guard let tokens = services.access.tokens else { return nil }
+        return try Self.authenticate(request, with: tokens)
+    }
+
+    /// 403 unless `grant` (nil: no scope) may read `pilot`'s data. Checked before looking the data up, so the
+    /// answer does not tell whether another pilot's sensor exists.
+    static func check(_ grant: AccessGrant?, covers pilot: String) throws(ProblemDetails) {
+        guard let grant, !grant.covers(pilot: pilot) else { return }
+        throw ProblemDetails(
+            .forbidden,
+            detail: "the token of '\(grant.name)' is scoped to pilot\((grant.pilots ?? []).count == 1 ? "" : "s") "
+                + (grant.pilots ?? []).joined(separator: ", ") + "; it cannot read pilot '\(pilot)'")
     }
 
     /// The grant of an `operator` (or `admin`) token: 403 when no tokens file is configured or the role is lower.
@@ -177,9 +200,9 @@ extension APIRoutes {
         _ = try QueryParameters(request.uri, accepting: [])
         let body: ByteBuffer
         do {
-            body = try await request.body.collect(upTo: Self.maximumAcknowledgementBody)
+            body = try await request.body.collect(upTo: min(Self.maximumAcknowledgementBody, protection.maximumBodyBytes))
         } catch {
-            throw ProblemDetails(.invalidBody, detail: "the body is larger than \(Self.maximumAcknowledgementBody) bytes")
+            throw ProblemDetails(.bodyTooLarge, detail: "the body is larger than \(min(Self.maximumAcknowledgementBody, protection.maximumBodyBytes)) bytes")
         }
         let note = try Self.acknowledgementNote(Array(body.readableBytesView))
         // The live engine decides (an alert is acknowledgeable as soon as it is on the feed, before its row is

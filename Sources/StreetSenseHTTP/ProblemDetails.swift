@@ -24,6 +24,12 @@ public struct ProblemDetails: HTTPResponseError, Sendable, CustomStringConvertib
         /// Too many clients, for now (503, with `Retry-After`).
         case unavailable = "unavailable"
         case methodNotAllowed = "method-not-allowed"
+        /// The client sent too many requests; try again after `Retry-After` seconds (429).
+        case tooManyRequests = "too-many-requests"
+        /// The request body is larger than the server takes (413).
+        case bodyTooLarge = "body-too-large"
+        /// The request target (path and query) is longer than the server takes (414).
+        case uriTooLong = "uri-too-long"
         case internalError = "internal-error"
 
         /// The problem type URI reference (`/api/v1/problems/invalid-parameter`).
@@ -38,6 +44,9 @@ public struct ProblemDetails: HTTPResponseError, Sendable, CustomStringConvertib
             case .conflict: .conflict
             case .unavailable: .serviceUnavailable
             case .methodNotAllowed: .methodNotAllowed
+            case .tooManyRequests: .tooManyRequests
+            case .bodyTooLarge: .contentTooLarge
+            case .uriTooLong: .uriTooLong
             case .internalError: .internalServerError
             }
         }
@@ -52,6 +61,9 @@ public struct ProblemDetails: HTTPResponseError, Sendable, CustomStringConvertib
             case .conflict: "Conflict"
             case .unavailable: "Service unavailable"
             case .methodNotAllowed: "Method not allowed"
+            case .tooManyRequests: "Too many requests"
+            case .bodyTooLarge: "Request body too large"
+            case .uriTooLong: "Request target too long"
             case .internalError: "Internal error"
             }
         }
@@ -64,7 +76,7 @@ public struct ProblemDetails: HTTPResponseError, Sendable, CustomStringConvertib
     public var parameter: String?
     /// The methods the resource supports, for ``Kind/methodNotAllowed``.
     public var allowedMethods: [HTTPRequest.Method]
-    /// Seconds after which to try again, for ``Kind/unavailable`` (the `Retry-After` header).
+    /// Seconds after which to try again, for ``Kind/unavailable`` and ``Kind/tooManyRequests`` (`Retry-After`).
     public var retryAfterSeconds: Int?
 
     public var status: HTTPResponse.Status { kind.status }

@@ -51,17 +51,19 @@ struct APIClient {
     }
 }
 
-/// Runs `test` against the API built by ``buildAPIRouter(_:alertStream:)``, in process or (`live`) over a real
+/// Runs `test` against the API built by ``buildAPIRouter(_:alertStream:protection:)`` (without rate limits unless
+/// `protection` sets them), in process or (`live`) over a real
 /// server on a free loopback port, with a client checked against the OpenAPI document that the same API serves.
 func withAPI(
     _ services: APIServices, alertStream: AlertStreamSettings = AlertStreamSettings(), live: Bool = false,
+    protection: HTTPProtection = HTTPProtection(rateLimit: nil),
     _ test: @Sendable (APIClient) async throws -> Void
 ) async throws {
     // Handlers log failed store reads at error level; keep the test output to the test results.
     var logger = Logger(label: "StreetSenseHTTPTests")
     logger.logLevel = .critical
     let app = Application(
-        router: buildAPIRouter(services, alertStream: alertStream), configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: logger)
+        router: buildAPIRouter(services, alertStream: alertStream, protection: protection), configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: logger)
     try await app.test(live ? .live : .router) { client in
         let document = try await client.execute(uri: "/api/v1/openapi.yaml", method: .get)
         try #require(document.status == .ok)

@@ -72,7 +72,7 @@ import Testing
         let good = AccessTokens.hashLine(name: "olli", role: .operator, token: "secret-1")
         let other = AccessTokens.digest(of: "secret-2")
         let cases: [(String, String)] = [
-            ("# tokens\n\nolli operator\n", "tokens:3: expected '<name> <role> sha256:<64 hex digits>', found 2 fields"),
+            ("# tokens\n\nolli operator\n", "tokens:3: expected '<name> <role> sha256:<64 hex digits> [pilots=<pilot>,…]', found 2 fields"),
             ("\(good)\nada superuser \(other)\n", "tokens:2: unknown role 'superuser' (roles: viewer, operator, admin)"),
             ("ada viewer secret-2\n", "tokens:1: the third field must be 'sha256:' and 64 hex digits (the token's digest, never the token itself)"),
             ("ada viewer sha256:\(String(repeating: "g", count: 64))\n", "tokens:1: the third field must be 'sha256:' and 64 hex digits (the token's digest, never the token itself)"),

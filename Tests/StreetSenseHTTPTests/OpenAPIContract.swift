@@ -5,7 +5,7 @@ import Yams
 ///
 /// A response is looked up by path template (`/api/v1/zones/{id}`), method and exact status code. A path
 /// under `/api/` that the document does not list must match `x-unknown-path-response`; a method a listed path
-/// does not document must match `x-method-not-allowed-response`. The response's content type must be one the
+/// does not document must match `x-method-not-allowed-response`, a 204 to `OPTIONS` `x-cors-preflight-response`. The response's content type must be one the
 /// document lists, JSON bodies must satisfy its schema, required headers must be present, and a response the
 /// document gives no content must have an empty body. HEAD is checked against the GET operation: the same
 /// documented status and content type, and no body.
@@ -78,7 +78,10 @@ struct OpenAPIContract {
         // Prefer the template with the most constant segments.
         let template = candidates.max { a, b in a.filter { $0 == "{" }.count > b.filter { $0 == "{" }.count }
         var response: JSONValue?
-        if let template, let item = paths[template] {
+        if method == "OPTIONS", status == 204 {
+            // An allowed origin's CORS preflight, on any path.
+            response = document["x-cors-preflight-response"]
+        } else if let template, let item = paths[template] {
             // HEAD answers like GET, without a body (checked by the caller).
             if let operation = item[method == "HEAD" ? "get" : method.lowercased()] {
                 guard let found = operation["responses"]?[String(status)] else {

@@ -19,7 +19,7 @@ final class ServiceHarness: Sendable {
 
     static func start(
         zones: [ZoneDefinition], sensors: [SensorDefinition], broker existing: TestBroker? = nil, directory existingDirectory: String? = nil,
-        configure: (inout StreetSenseConfiguration) -> Void = { _ in }
+        logger existingLogger: Logger? = nil, configure: (inout StreetSenseConfiguration) -> Void = { _ in }
     ) async throws -> ServiceHarness {
         let broker: TestBroker
         if let existing { broker = existing } else { broker = try await TestBroker.start(.init(persistence: true)) }
@@ -31,8 +31,8 @@ final class ServiceHarness: Sendable {
             http: HTTPSettings(listen: "127.0.0.1:0", port: 0),
             zones: zones, sensors: sensors)
         configure(&configuration)
-        var logger = Logger(label: "streetsense-it")
-        logger.logLevel = .warning
+        var logger = existingLogger ?? Logger(label: "streetsense-it")
+        if existingLogger == nil { logger.logLevel = .warning }
         let service = try StreetSenseService(configuration: configuration, logger: logger)
         let ready = AsyncStream<Int>.makeStream()
         let task = Task {
