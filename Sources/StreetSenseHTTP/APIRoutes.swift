@@ -78,7 +78,8 @@ public struct APIRoutes: Sendable {
 
     /// Adds the API routes to `router`, with a ``ProtectionMiddleware`` and a ``ProblemDetailsMiddleware`` on the
     /// router, so that the limits apply to every route of the router and unknown `/api/…` paths also answer with a
-    /// problem document. The routes answer GET and HEAD; POST, PUT, PATCH and DELETE on them answer 405.
+    /// problem document. The routes answer GET and HEAD; POST, PUT, PATCH, DELETE and OPTIONS (but for an allowed
+    /// origin's CORS preflight) on them answer 405.
     public func add<Context: RequestContext>(to router: Router<Context>) {
         router.add(middleware: ProtectionMiddleware<Context>(protection: protection, tokens: services.access.tokens))
         router.add(middleware: ProblemDetailsMiddleware<Context>())
@@ -120,7 +121,7 @@ public struct APIRoutes: Sendable {
                 return try error.response(from: request, context: context).createHeadResponse()
             }
         }
-        for method in [HTTPRequest.Method.post, .put, .patch, .delete] {
+        for method in [HTTPRequest.Method.post, .put, .patch, .delete, .options] {
             router.on(path, method: method) { request, _ -> Response in
                 throw ProblemDetails(
                     .methodNotAllowed, detail: "\(request.method.rawValue) is not allowed on \(request.uri.path); use GET",

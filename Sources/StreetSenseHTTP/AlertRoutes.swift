@@ -22,7 +22,7 @@ extension APIRoutes {
         router.post("/api/v1/alerts/:id/ack") { request, context in
             try await self.acknowledge(request, context.parameters, source, context.logger)
         }
-        for method in [HTTPRequest.Method.get, .head, .put, .patch, .delete] {
+        for method in [HTTPRequest.Method.get, .head, .put, .patch, .delete, .options] {
             router.on("/api/v1/alerts/:id/ack", method: method) { request, _ -> Response in
                 throw ProblemDetails(
                     .methodNotAllowed, detail: "\(request.method.rawValue) is not allowed on \(request.uri.path); use POST",

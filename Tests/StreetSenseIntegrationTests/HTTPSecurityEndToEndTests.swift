@@ -6,6 +6,7 @@ import StreetSenseApp
 import StreetSenseConfig
 import StreetSenseCore
 import StreetSenseHTTP
+import StreetSensePipeline
 import StreetSenseTesting
 import Synchronization
 import Testing
@@ -74,7 +75,7 @@ struct CapturingLogHandler: LogHandler {
     }
 
     @Test func logsHoldNoTokensPasswordsOrPayloads() async throws {
-        let broker = try await TestBroker.start(.init(persistence: true, users: ["streetsense": mqttPassword, "gateway": "gateway-pw"]))
+        let broker = try await TestBroker.start(.init(persistence: true, users: ["streetsense": Self.mqttPassword, "gateway": "gateway-pw"]))
         let directory = NSTemporaryDirectory() + "streetsense-logs-" + UUID().uuidString.prefix(8)
         let tokensFile = try Self.writeTokensFile(in: directory)
         let captured = CapturedLog()
@@ -180,7 +181,7 @@ struct CapturingLogHandler: LogHandler {
         environment["SCHEMATHESIS_HOOKS"] = nil
         process.environment = environment
         let output = directory + "/schemathesis.log"
-        FileManager.default.createFile(atPath: output, contents: nil)
+        _ = FileManager.default.createFile(atPath: output, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
         process.standardOutput = handle
         process.standardError = handle
