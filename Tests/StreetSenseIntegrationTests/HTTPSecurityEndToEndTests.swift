@@ -135,8 +135,9 @@ struct CapturingLogHandler: LogHandler {
         try await harness.stop()
 
         let text = captured.text
-        #expect(captured.count > 0)
-        #expect(text.contains("rejected") || text.contains("reject") || captured.count > 3, "the log should show the service ran: \(text.prefix(2000))")
+        // The capture saw the rejects, the HTTP server and the acknowledgement path, not an empty log.
+        #expect(text.contains("rejected message"), "\(text.prefix(4000))")
+        print("captured \(captured.count) log lines; the last ones:\n" + text.split(separator: "\n").suffix(12).joined(separator: "\n"))
         for secret in [Self.viewerToken, Self.operatorToken, Self.wrongToken, Self.mqttPassword, Self.payloadCanary] {
             #expect(!text.contains(secret), "the log contains '\(secret)':\n\(text.split(separator: "\n").filter { $0.contains(secret) }.prefix(5).joined(separator: "\n"))")
         }
@@ -174,7 +175,7 @@ struct CapturingLogHandler: LogHandler {
             "--checks", "not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance,response_headers_conformance",
             // The alert stream never ends; SSETests cover it.
             "--exclude-path", "/api/v1/alerts/stream",
-            "--max-examples", "40", "--max-time", "120", "--request-timeout", "10", "--seed", "7", "--workers", "2",
+            "--max-examples", "40", "--max-time", "100", "--request-timeout", "10", "--seed", "7", "--workers", "2",
             "--no-color", "--warnings", "off",
         ]
         var environment = ProcessInfo.processInfo.environment
@@ -195,6 +196,9 @@ struct CapturingLogHandler: LogHandler {
         try handle.close()
         let log = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
         #expect(process.terminationStatus == 0, "schemathesis failed (exit \(process.terminationStatus)):\n\(log.suffix(12_000))")
+        // The run tested the operations (not, say, an empty document); its summary goes to the test output.
+        #expect(log.contains("No issues found") && !log.contains("Tested: 0"), "\(log.suffix(4000))")
+        print("schemathesis summary:\n" + log.split(separator: "\n").suffix(16).joined(separator: "\n"))
         try await harness.stop()
     }
 }
