@@ -1,5 +1,6 @@
 import HTTPTypes
 import Hummingbird
+import Logging
 import NIOCore
 
 /// Applies ``HTTPProtection`` to every request on the router, before routing:
@@ -29,6 +30,8 @@ public struct ProtectionMiddleware<Context: RequestContext>: RouterMiddleware {
         self.allowedOrigins = Set(protection.corsAllowedOrigins)
     }
 
+    /// The problems logged (at debug) as refusals.
+    static var refusals: Set<ProblemDetails.Kind> { [.unauthorized, .forbidden, .tooManyRequests] }
     static var allowedMethods: String { "GET, HEAD, POST" }
     static var allowedHeaders: String { "Authorization, Content-Type, Last-Event-ID" }
 
@@ -48,6 +51,16 @@ public struct ProtectionMiddleware<Context: RequestContext>: RouterMiddleware {
                 return response
             }
             response = try await next(request, context)
+        } catch let problem as ProblemDetails where Self.refusals.contains(problem.kind) {
+            // At debug level (never a flood at the default level): the path without its query, the client's
+            // key (a token's name, never the token), and why.
+            context.logger.debug(
+                "request refused",
+                metadata: [
+                    "status": "\(problem.status.code)", "path": "\(request.uri.path.prefix(200))", "client": "\(clientKey(request, context: context))",
+                ])
+            guard !allowedOrigins.isEmpty else { throw problem }
+            response = try problem.response(from: request, context: context)
         } catch let error as any HTTPResponseError where !allowedOrigins.isEmpty {
             response = try error.response(from: request, context: context)
         }

@@ -137,6 +137,7 @@ struct CapturingLogHandler: LogHandler {
         let text = captured.text
         // The capture saw the rejects, the HTTP server and the acknowledgement path, not an empty log.
         #expect(text.contains("rejected message"), "\(text.prefix(4000))")
+        #expect(text.contains("request refused") && text.contains("client=token:wall"), "\(text.prefix(4000))")
         print("captured \(captured.count) log lines; the last ones:\n" + text.split(separator: "\n").suffix(12).joined(separator: "\n"))
         for secret in [Self.viewerToken, Self.operatorToken, Self.wrongToken, Self.mqttPassword, Self.payloadCanary] {
             #expect(!text.contains(secret), "the log contains '\(secret)':\n\(text.split(separator: "\n").filter { $0.contains(secret) }.prefix(5).joined(separator: "\n"))")
