@@ -10,12 +10,13 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT ?= swift
 PORT ?= 8080
 
-.PHONY: help deps build build-debug run test bench check-config clean
+.PHONY: help deps build build-debug run test fuzz fuzz-smoke bench check-config clean
 
 help:
 	@echo "make run     install missing packages, build release, run 'streetsense demo' (dashboard URL printed)"
 	@echo "make test    install missing packages and run every test"
 	@echo "make build   release build only"
+	@echo "make fuzz    every libFuzzer harness for FUZZ_SECONDS (300) each"
 	@echo "make bench   release benchmarks (publish → SSE alert latency at 10 000 msg/s)"
 
 # Installs only what is missing; apt-get update runs only when something must be installed.
@@ -37,9 +38,19 @@ build-debug: deps
 run: build
 	"$$($(SWIFT) build -c release --show-bin-path)/streetsense" demo --port $(PORT)
 
+# Every libFuzzer harness (Fuzz/run.sh) for FUZZ_SECONDS each; `make test` runs a short pass first, so the
+# harnesses cannot rot, and keeps its log in .build/fuzz.log (the swift test summary stays the last line).
+FUZZ_SECONDS ?= 300
+fuzz:
+	Fuzz/run.sh $(FUZZ_SECONDS)
+
+fuzz-smoke:
+	@mkdir -p .build; if Fuzz/run.sh 20 > .build/fuzz.log 2>&1; then grep -E '^(fuzzing|Done)' .build/fuzz.log; \
+	else tail -40 .build/fuzz.log; echo "fuzzing failed: see .build/fuzz.log and .build/fuzz/artifacts"; exit 1; fi
+
 # On failure, the failed tests and their issues are repeated after the run (CI shows only the end of the
 # output), followed by the run's own summary line, so the summary stays the last line either way.
-test: deps
+test: deps fuzz-smoke
 	$(SWIFT) build --build-tests
 	@mkdir -p .build; set -o pipefail; \
 	if $(SWIFT) test --skip-build 2>&1 | tee .build/test-output.log; then exit 0; fi; \
