@@ -23,12 +23,13 @@ final class ServiceProcess: Sendable {
     let logPath: String
     private let child = Mutex<ChildProcess?>(nil)
 
-    /// Writes a configuration for `sensors` occupancy sensors of pilot `fault-lab` in one zone, on `broker`.
-    init(broker: TestBroker, sensors: Int, batchMaxMilliseconds: Int = 250) throws {
+    /// Writes a configuration for `sensors` occupancy sensors of pilot `fault-lab` in one zone, on `broker`, with
+    /// the database in `databaseDirectory` (default: the process's own folder).
+    init(broker: TestBroker, sensors: Int, batchMaxMilliseconds: Int = 250, databaseDirectory: String? = nil) throws {
         directory = NSTemporaryDirectory() + "streetsense-faults-" + UUID().uuidString.prefix(8)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         httpPort = try FreePort.loopback()
-        databasePath = directory + "/streetsense.sqlite"
+        databasePath = (databaseDirectory ?? directory) + "/streetsense.sqlite"
         logPath = directory + "/streetsense.log"
         let zones = """
             {"type": "FeatureCollection", "features": [
@@ -98,6 +99,13 @@ final class ServiceProcess: Sendable {
             throw HarnessError("streetsense did not exit within \(timeout) of signal \(signal)\n\(log)")
         }
         return ContinuousClock.now - start
+    }
+
+    /// The process's resident memory in bytes (from /proc), or nil when it does not run.
+    var residentBytes: Int? {
+        guard let pid = child.withLock({ $0?.pid }), let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+        guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }) else { return nil }
+        return line.split(separator: " ").dropFirst().first.flatMap { Int($0) }.map { $0 * 1024 }
     }
 
     var exitDescription: String { child.withLock { $0?.exitDescription } ?? "never started" }
@@ -320,5 +328,109 @@ struct FaultLoad {
         _ = try await service.stop(SIGTERM)
         publisher.stop()
         try await broker.stop()
+    }
+}
+
+/// A tmpfs of a given size mounted on a new temporary folder for one test (root can mount, as on the project's
+/// machines and CI); unmounted by ``unmount()``.
+struct SmallFileSystem {
+    let path: String
+
+    static func mount(size: String) throws -> SmallFileSystem {
+        let path = NSTemporaryDirectory() + "streetsense-tmpfs-" + UUID().uuidString.prefix(8)
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/mount")
+        process.arguments = ["-t", "tmpfs", "-o", "size=\(size)", "tmpfs", path]
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw HarnessError("cannot mount a tmpfs on \(path) (the fault tests run as root)") }
+        return SmallFileSystem(path: path)
+    }
+
+    /// Fills the file system with a file of zeros until it refuses more; returns the file's path.
+    func fill() throws -> String {
+        let file = path + "/filler"
+        FileManager.default.createFile(atPath: file, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: file))
+        let block = Data(count: 64 * 1024)
+        while (try? handle.write(contentsOf: block)) != nil {}
+        let small = Data(count: 512)
+        while (try? handle.write(contentsOf: small)) != nil {}
+        try? handle.close()
+        return file
+    }
+
+    func unmount() {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/umount")
+        process.arguments = ["-l", path]
+        try? process.run()
+        process.waitUntilExit()
+        try? FileManager.default.removeItem(atPath: path)
+    }
+}
+
+extension ProcessFaultTests {
+    /// The database's file system fills up while pilots publish: no crash, `/readyz` 503 naming the store,
+    /// ingestion pauses with bounded memory (the MQTT thread waits and the broker holds the backlog) instead of
+    /// dropping, and once space is freed everything arrives.
+    @Test func aFullDiskPausesIngestionWithBoundedMemoryAndLosesNothing() async throws {
+        let disk = try SmallFileSystem.mount(size: "24m")
+        defer { disk.unmount() }
+        let broker = try await Self.broker()
+        let service = try ServiceProcess(broker: broker, sensors: 50, databaseDirectory: disk.path)
+        defer { service.remove() }
+        try await service.start()
+        let publisher = try await Self.publisher(on: broker)
+        let load = FaultLoad(sensors: 50, start: EventTime.now - .seconds(110))
+        try load.publish(0..<2_000, with: publisher)
+        _ = try await Self.waitForStored(service, 2_000)
+        let residentBefore = try #require(service.residentBytes)
+
+        let filler = try disk.fill()
+        let total = 150_000
+        let publishing = Task.detached { try load.publish(2_000..<total, with: publisher) }
+        let unready = try await service.eventuallyReady(503, timeout: .seconds(60))
+        #expect(unready.contains("store"), "\(unready)")
+        // Past the ingest queue (65 536 messages) the MQTT thread waits: the broker keeps the rest.
+        let metrics = try await waitForMetric(service, "streetsense_ingest_producer_waits_total", timeout: .seconds(120)) { $0 > 0 }
+        #expect(metrics > 0)
+        try await Task.sleep(for: .seconds(2))
+        let residentFull = try #require(service.residentBytes)
+        let stored = try service.storedReadings()
+        #expect(stored.distinct < total, "nothing could have been committed on a full disk")
+
+        // Space again: everything the broker held, and everything held in memory, is committed.
+        try FileManager.default.removeItem(atPath: filler)
+        try await publishing.value
+        try await publisher.waitForAcknowledgements(timeout: .seconds(120))
+        try await service.eventuallyReady(200, timeout: .seconds(60))
+        let final = try await Self.waitForStored(service, total, timeout: .seconds(180))
+        #expect(final.distinct == total, "stored \(final.distinct) of \(total)")
+        #expect(final.rows == final.distinct)
+        #expect(try service.sql("PRAGMA integrity_check;") == "ok")
+        let growth = residentFull - residentBefore
+        print("faults: disk full: resident \(residentBefore / 1_048_576) MiB before, \(residentFull / 1_048_576) MiB while blocked with \(total) published; stored \(final.distinct) of \(total) after freeing space")
+        // The queues are bounded: 65 536 messages of ~100 bytes, 8 batches of at most 10 000 rows.
+        #expect(growth < 256 * 1_048_576, "resident memory grew by \(growth / 1_048_576) MiB while the store was blocked")
+        _ = try await service.stop(SIGTERM)
+        publisher.stop()
+        try await broker.stop()
+    }
+
+    /// Polls `/metrics` until the unlabelled sample `name` satisfies `condition`; returns its value.
+    func waitForMetric(_ service: ServiceProcess, _ name: String, timeout: Duration, _ condition: (Double) -> Bool) async throws -> Double {
+        let deadline = ContinuousClock.now + timeout
+        var last: Double?
+        while ContinuousClock.now < deadline {
+            if let text = try? await HTTPTestClient.get(port: service.httpPort, path: "/metrics").text {
+                last = parseExposition(text).value(name)
+                if let last, condition(last) { return last }
+            }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        let lastText = last.map { "\($0)" } ?? "absent"
+        throw HarnessError("\(name) never met the condition (last: \(lastText))\n\(service.log)")
     }
 }
