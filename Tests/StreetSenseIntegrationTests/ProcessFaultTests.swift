@@ -25,7 +25,12 @@ final class ServiceProcess: Sendable {
 
     /// Writes a configuration for `sensors` occupancy sensors of pilot `fault-lab` in one zone, on `broker`, with
     /// the database in `databaseDirectory` (default: the process's own folder).
-    init(broker: TestBroker, sensors: Int, batchMaxMilliseconds: Int = 250, databaseDirectory: String? = nil) throws {
+    /// `mqttURL` and `mqttSettings` (extra lines of the `mqtt:` section, such as credentials and TLS files)
+    /// replace the plain connection to the broker's TCP listener.
+    init(
+        broker: TestBroker, sensors: Int, batchMaxMilliseconds: Int = 250, databaseDirectory: String? = nil, mqttURL: String? = nil,
+        mqttSettings: [String] = []
+    ) throws {
         directory = NSTemporaryDirectory() + "streetsense-faults-" + UUID().uuidString.prefix(8)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         httpPort = try FreePort.loopback()
@@ -40,10 +45,11 @@ final class ServiceProcess: Sendable {
         try zones.write(toFile: directory + "/zones.geojson", atomically: true, encoding: .utf8)
         var yaml = """
             mqtt:
-              url: "mqtt://127.0.0.1:\(broker.port)"
+              url: "\(mqttURL ?? "mqtt://127.0.0.1:\(broker.port)")"
               client_id: streetsense-faults
               protocol: "5"
               session_expiry_s: 3600
+            \(mqttSettings.map { "  " + $0 }.joined(separator: "\n"))
             store:
               sqlite_path: \(databasePath)
               batch_max_ms: \(batchMaxMilliseconds)
@@ -432,5 +438,63 @@ extension ProcessFaultTests {
         }
         let lastText = last.map { "\($0)" } ?? "absent"
         throw HarnessError("\(name) never met the condition (last: \(lastText))\n\(service.log)")
+    }
+}
+
+/// The real `streetsense serve` against a mosquitto that allows no anonymous clients and speaks TLS with client
+/// certificates (issue 7, item 8): credentials from `password_file`, the broker verified against `ca_file`.
+@Suite(.serialized) struct SecureBrokerTests {
+    @Test func theServiceConnectsWithPasswordAndClientCertificateAndRefusesAnUnknownCA() async throws {
+        let directory = try TestCertificates.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let certificates = try TestCertificates.generate(in: directory)
+        let users = ["streetsense": "service-password-7c1", "fault-lab": "pilot-password-2b9"]
+        let broker = try await TestBroker.start(
+            .init(
+                persistence: true, users: users,
+                tls: .init(
+                    caFile: certificates.caFile, certificateFile: certificates.serverCertificateFile, keyFile: certificates.serverKeyFile,
+                    requireClientCertificate: true)))
+        defer { Task { try? await broker.stop() } }
+        let tlsPort = try #require(broker.tlsPort)
+        try "service-password-7c1\n".write(toFile: directory + "/mqtt.pass", atomically: true, encoding: .utf8)
+        let secure = [
+            "username: streetsense", "password_file: \(directory)/mqtt.pass",
+            "tls: { ca_file: \(certificates.caFile), cert_file: \(certificates.clientCertificateFile), key_file: \(certificates.clientKeyFile) }",
+        ]
+        let service = try ServiceProcess(broker: broker, sensors: 5, mqttURL: "mqtts://127.0.0.1:\(tlsPort)", mqttSettings: secure)
+        defer { service.remove() }
+        try await service.start()
+
+        // A pilot with its own account publishes over the plain listener; the reading arrives over TLS.
+        var configuration = broker.clientConfiguration(cleanSession: true, protocolVersion: .v5)
+        configuration.credentials = .init(username: "fault-lab", password: users["fault-lab"])
+        let publisher = try TestPublisher(configuration: configuration)
+        defer { publisher.stop() }
+        try await publisher.start()
+        try FaultLoad(sensors: 5, start: EventTime.now - .seconds(30)).publish(0..<100, with: publisher)
+        try await publisher.waitForAcknowledgements()
+        let stored = try await ProcessFaultTests.waitForStored(service, 100)
+        #expect(stored.distinct == 100)
+        #expect(!service.log.contains("service-password-7c1"), "the MQTT password must never be logged")
+        _ = try await service.stop(SIGTERM)
+
+        // The same service trusting another CA refuses the broker: not ready, and says why.
+        let otherDirectory = try TestCertificates.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: otherDirectory) }
+        let other = try TestCertificates.generate(in: otherDirectory, name: "Someone Else's CA")
+        let untrusting = try ServiceProcess(
+            broker: broker, sensors: 5, mqttURL: "mqtts://127.0.0.1:\(tlsPort)",
+            mqttSettings: [
+                "username: streetsense", "password_file: \(directory)/mqtt.pass",
+                "tls: { ca_file: \(other.caFile), cert_file: \(certificates.clientCertificateFile), key_file: \(certificates.clientKeyFile) }",
+            ])
+        defer { untrusting.remove() }
+        await #expect(throws: (any Error).self) { try await untrusting.start(timeout: .seconds(8)) }
+        let readiness = try await untrusting.eventuallyReady(503, timeout: .seconds(30))
+        #expect(readiness.contains("broker"))
+        let log = untrusting.log
+        #expect(log.lowercased().contains("certificate") || log.lowercased().contains("tls"), "\(log)")
+        _ = try await untrusting.stop(SIGTERM)
     }
 }
