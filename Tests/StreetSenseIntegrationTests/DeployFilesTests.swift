@@ -7,30 +7,16 @@ import Testing
 /// The package root, from this file's path.
 private let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
-/// Runs a program and returns its exit status and combined output.
-private func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = output
-    try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-}
-
 /// What `deploy/` ships is checked by the tools that will read it: systemd, mosquitto and `streetsense` itself.
 @Suite struct DeployFilesTests {
     @Test func theSystemdUnitIsLockedDown() throws {
         let analyze = "/usr/bin/systemd-analyze"
         try #require(FileManager.default.isExecutableFile(atPath: analyze), "systemd-analyze (Debian package systemd) is missing")
-        let result = try run(analyze, ["security", "--offline=true", "\(root)/deploy/systemd/streetsense.service"])
+        let result = try ProgramRun.run(analyze, ["security", "--offline=true", "\(root)/deploy/systemd/streetsense.service"])
         let line = try #require(result.output.split(separator: "\n").first { $0.contains("Overall exposure level") }, "\(result.output)")
         let score = try #require(line.split(separator: ":").last?.split(separator: " ").first.flatMap { Double($0) }, "\(line)")
         #expect(score <= 2.0, "\(line)")
-        let verify = try run(analyze, ["verify", "\(root)/deploy/systemd/streetsense.service"])
+        let verify = try ProgramRun.run(analyze, ["verify", "\(root)/deploy/systemd/streetsense.service"])
         // The binary is not installed here; anything else verify says is a mistake in the unit.
         let complaints = verify.output.split(separator: "\n").filter { !$0.contains("/usr/local/bin/streetsense is not executable") }
         #expect(complaints.isEmpty, "\(complaints)")
@@ -39,7 +25,7 @@ private func run(_ executable: String, _ arguments: [String]) throws -> (status:
     @Test func theShippedConfigurationsPassCheckConfig() throws {
         let executable = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("streetsense").path
         for config in ["deploy/demo/streetsense.yaml", "deploy/compose/streetsense/streetsense.yaml"] {
-            let result = try run(executable, ["check-config", "--config", "\(root)/\(config)"])
+            let result = try ProgramRun.run(executable, ["check-config", "--config", "\(root)/\(config)"])
             #expect(result.status == 0, "\(config): \(result.output)")
         }
     }

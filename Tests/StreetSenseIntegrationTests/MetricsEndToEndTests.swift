@@ -54,19 +54,8 @@ let promtool: String? = ["/usr/bin/promtool", "/usr/local/bin/promtool"].first {
 
 /// `promtool check metrics` on `text`: its output, empty when it finds nothing to complain about.
 func promtoolCheck(_ text: String, promtool: String) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: promtool)
-    process.arguments = ["check", "metrics"]
-    let input = Pipe(), output = Pipe()
-    process.standardInput = input
-    process.standardOutput = output
-    process.standardError = output
-    try process.run()
-    input.fileHandleForWriting.write(Data(text.utf8))
-    try input.fileHandleForWriting.close()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    let run = try ProgramRun.run(promtool, ["check", "metrics"], input: text)
+    return (run.status, run.output)
 }
 
 /// `/metrics` of the real service after real MQTT traffic: the numbers match what was published, and
@@ -233,16 +222,9 @@ func promtoolCheck(_ text: String, promtool: String) throws -> (status: Int32, o
         let file = NSTemporaryDirectory() + "streetsense-dashboard-rules-\(UUID().uuidString).yml"
         try rules.write(toFile: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: file) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: promtool)
-        process.arguments = ["check", "rules", file]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "promtool check rules: \(text)")
+        let check = try ProgramRun.run(promtool, ["check", "rules", file])
+        let text = check.output
+        #expect(check.status == 0, "promtool check rules: \(text)")
         #expect(text.contains("SUCCESS: \(index) rules found"), "\(text)")
     }
 
@@ -251,13 +233,7 @@ func promtoolCheck(_ text: String, promtool: String) throws -> (status: Int32, o
             Issue.record("promtool is not installed (Debian package prometheus; make test installs it)")
             return
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: promtool)
-        process.arguments = ["check", "config", Self.root.appendingPathComponent("dashboards/grafana/prometheus.yml").path]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        let check = try ProgramRun.run(promtool, ["check", "config", Self.root.appendingPathComponent("dashboards/grafana/prometheus.yml").path])
+        #expect(check.status == 0, "\(check.output)")
     }
 }

@@ -120,16 +120,8 @@ final class ServiceProcess: Sendable {
 
     /// Runs one SQL statement with Debian's `sqlite3` shell and returns its output.
     func sql(_ statement: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-        process.arguments = ["-cmd", ".timeout 10000", databasePath, statement]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        try ProgramRun.run("/usr/bin/sqlite3", ["-cmd", ".timeout 10000", databasePath, statement]).output
+            .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// Stored raw readings: all rows, and distinct (sensor, metric, t).
@@ -345,12 +337,8 @@ struct SmallFileSystem {
     static func mount(size: String) throws -> SmallFileSystem {
         let path = NSTemporaryDirectory() + "streetsense-tmpfs-" + UUID().uuidString.prefix(8)
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/mount")
-        process.arguments = ["-t", "tmpfs", "-o", "size=\(size)", "tmpfs", path]
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw HarnessError("cannot mount a tmpfs on \(path) (the fault tests run as root)") }
+        let mounted = try ProgramRun.run("/usr/bin/mount", ["-t", "tmpfs", "-o", "size=\(size)", "tmpfs", path])
+        guard mounted.status == 0 else { throw HarnessError("cannot mount a tmpfs on \(path) (the fault tests run as root): \(mounted.output)") }
         return SmallFileSystem(path: path)
     }
 
@@ -368,11 +356,7 @@ struct SmallFileSystem {
     }
 
     func unmount() {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/umount")
-        process.arguments = ["-l", path]
-        try? process.run()
-        process.waitUntilExit()
+        _ = try? ProgramRun.run("/usr/bin/umount", ["-l", path])
         try? FileManager.default.removeItem(atPath: path)
     }
 }
