@@ -39,78 +39,80 @@ private let zones = """
     ]}
     """
 
-/// `streetsense check-config`, run as an operator runs it: the real executable, real files.
-@Suite struct CheckConfigCommandTests {
-    @Test func theDemoConfigurationIsValid() throws {
-        let run = try streetsense(["check-config", "--config", "\(root)/deploy/demo/streetsense.yaml"])
-        #expect(run.status == 0, "\(run.errorOutput)")
-        #expect(run.output.contains("streetsense.yaml: ok ("))
-        #expect(run.errorOutput.isEmpty)
-    }
+extension IntegrationSuites {
+    /// `streetsense check-config`, run as an operator runs it: the real executable, real files.
+    @Suite struct CheckConfigCommandTests {
+        @Test func theDemoConfigurationIsValid() throws {
+            let run = try streetsense(["check-config", "--config", "\(root)/deploy/demo/streetsense.yaml"])
+            #expect(run.status == 0, "\(run.errorOutput)")
+            #expect(run.output.contains("streetsense.yaml: ok ("))
+            #expect(run.errorOutput.isEmpty)
+        }
 
-    @Test func everyProblemIsReportedWithFileLineKeyAndReason() throws {
-        let folder = try ConfigFolder()
-        defer { folder.remove() }
-        _ = try folder.write("zones.geojson", zones)
-        let config = try folder.write(
-            "streetsense.yaml",
-            """
-            mqtt:
-              url: "mqtt://127.0.0.1:1883"
-              client_id: check-1
-            store:
-              sqlite_path: var/x.sqlite
-              retention_dayz: 3
-            zones_file: zones.geojson
-            sensors:
-              - { pilot: helsinki-lab, id: cam-01, zone: kamppi-square, kind: occupancy, covered_m2: 400 }
-              - { pilot: helsinki-lab, id: cam-02, zone: nowhere, kind: occupancy }
-            """)
-        let run = try streetsense(["check-config", "--config", config])
-        #expect(run.status == 1)
-        let lines = run.errorOutput.split(separator: "\n").map(String.init)
-        // The misspelt key on line 6 and the unknown zone on line 10, each as FILE:LINE: key: reason.
-        #expect(lines.contains { $0.hasPrefix("\(config):6: store.retention_dayz: ") }, "\(lines)")
-        #expect(lines.contains { $0.hasPrefix("\(config):10: sensors[1].zone: ") && $0.contains("nowhere") }, "\(lines)")
-        #expect(run.output.isEmpty)
-    }
+        @Test func everyProblemIsReportedWithFileLineKeyAndReason() throws {
+            let folder = try ConfigFolder()
+            defer { folder.remove() }
+            _ = try folder.write("zones.geojson", zones)
+            let config = try folder.write(
+                "streetsense.yaml",
+                """
+                mqtt:
+                  url: "mqtt://127.0.0.1:1883"
+                  client_id: check-1
+                store:
+                  sqlite_path: var/x.sqlite
+                  retention_dayz: 3
+                zones_file: zones.geojson
+                sensors:
+                  - { pilot: helsinki-lab, id: cam-01, zone: kamppi-square, kind: occupancy, covered_m2: 400 }
+                  - { pilot: helsinki-lab, id: cam-02, zone: nowhere, kind: occupancy }
+                """)
+            let run = try streetsense(["check-config", "--config", config])
+            #expect(run.status == 1)
+            let lines = run.errorOutput.split(separator: "\n").map(String.init)
+            // The misspelt key on line 6 and the unknown zone on line 10, each as FILE:LINE: key: reason.
+            #expect(lines.contains { $0.hasPrefix("\(config):6: store.retention_dayz: ") }, "\(lines)")
+            #expect(lines.contains { $0.hasPrefix("\(config):10: sensors[1].zone: ") && $0.contains("nowhere") }, "\(lines)")
+            #expect(run.output.isEmpty)
+        }
 
-    @Test func aBadTokensFileStopsTheCheckWithItsLine() throws {
-        let folder = try ConfigFolder()
-        defer { folder.remove() }
-        _ = try folder.write("zones.geojson", zones)
-        let tokens = try folder.write(
-            "tokens.txt",
-            """
-            # name role hash
-            olli operator sha256:\(String(repeating: "ab", count: 32))
-            ada superuser sha256:\(String(repeating: "cd", count: 32))
-            """)
-        let config = try folder.write(
-            "streetsense.yaml",
-            """
-            mqtt: { url: "mqtt://127.0.0.1:1883", client_id: check-2 }
-            store: { sqlite_path: var/x.sqlite }
-            http: { listen: "127.0.0.1:8080", tokens_file: tokens.txt }
-            zones_file: zones.geojson
-            sensors:
-              - { pilot: helsinki-lab, id: cam-01, zone: kamppi-square, kind: occupancy }
-            """)
-        let run = try streetsense(["check-config", "--config", config])
-        #expect(run.status == 1)
-        #expect(run.errorOutput.hasPrefix("\(tokens):3: "), "\(run.errorOutput)")
-        #expect(run.errorOutput.contains("superuser"))
+        @Test func aBadTokensFileStopsTheCheckWithItsLine() throws {
+            let folder = try ConfigFolder()
+            defer { folder.remove() }
+            _ = try folder.write("zones.geojson", zones)
+            let tokens = try folder.write(
+                "tokens.txt",
+                """
+                # name role hash
+                olli operator sha256:\(String(repeating: "ab", count: 32))
+                ada superuser sha256:\(String(repeating: "cd", count: 32))
+                """)
+            let config = try folder.write(
+                "streetsense.yaml",
+                """
+                mqtt: { url: "mqtt://127.0.0.1:1883", client_id: check-2 }
+                store: { sqlite_path: var/x.sqlite }
+                http: { listen: "127.0.0.1:8080", tokens_file: tokens.txt }
+                zones_file: zones.geojson
+                sensors:
+                  - { pilot: helsinki-lab, id: cam-01, zone: kamppi-square, kind: occupancy }
+                """)
+            let run = try streetsense(["check-config", "--config", config])
+            #expect(run.status == 1)
+            #expect(run.errorOutput.hasPrefix("\(tokens):3: "), "\(run.errorOutput)")
+            #expect(run.errorOutput.contains("superuser"))
 
-        // The same file with the bad line mended passes.
-        _ = try folder.write("tokens.txt", "olli operator sha256:\(String(repeating: "ab", count: 32))\n")
-        let mended = try streetsense(["check-config", "--config", config])
-        #expect(mended.status == 0, "\(mended.errorOutput)")
-    }
+            // The same file with the bad line mended passes.
+            _ = try folder.write("tokens.txt", "olli operator sha256:\(String(repeating: "ab", count: 32))\n")
+            let mended = try streetsense(["check-config", "--config", config])
+            #expect(mended.status == 0, "\(mended.errorOutput)")
+        }
 
-    @Test func environmentOverridesAreChecked() throws {
-        let run = try streetsense(
-            ["check-config", "--config", "\(root)/deploy/demo/streetsense.yaml"], environment: ["STREETSENSE_HTTP_LISTEN": "not an address"])
-        #expect(run.status == 1)
-        #expect(run.errorOutput.contains("STREETSENSE_HTTP_LISTEN"), "\(run.errorOutput)")
+        @Test func environmentOverridesAreChecked() throws {
+            let run = try streetsense(
+                ["check-config", "--config", "\(root)/deploy/demo/streetsense.yaml"], environment: ["STREETSENSE_HTTP_LISTEN": "not an address"])
+            #expect(run.status == 1)
+            #expect(run.errorOutput.contains("STREETSENSE_HTTP_LISTEN"), "\(run.errorOutput)")
+        }
     }
 }

@@ -163,169 +163,171 @@ struct FaultLoad {
     }
 }
 
-/// Faults against the real broker and the real `streetsense` binary (issue 7): SIGTERM and SIGKILL during
-/// full-speed ingestion, a broker outage, and StreetSense being down while pilots publish. Counts published
-/// and stored are compared exactly.
-@Suite(.serialized) struct ProcessFaultTests {
-    /// A broker that keeps a large queue for the offline session, as `deploy/` configures it.
-    static func broker() async throws -> TestBroker {
-        try await TestBroker.start(.init(persistence: true, autosaveIntervalSeconds: 1, maxQueuedMessages: 1_000_000))
-    }
-
-    static func publisher(on broker: TestBroker) async throws -> TestPublisher {
-        try await TestPublisher.connected(to: broker, protocolVersion: .v5, maxInflightMessages: 1000, timeout: .seconds(10))
-    }
-
-    /// Waits until the stored distinct readings reach `expected`, or (when some were lost) until they stop growing
-    /// for `quiet`; returns the final counts.
-    static func waitForStored(
-        _ service: ServiceProcess, _ expected: Int, quiet: Duration = .seconds(3), timeout: Duration = .seconds(120)
-    ) async throws -> (rows: Int, distinct: Int) {
-        let deadline = ContinuousClock.now + timeout
-        var counts = try service.storedReadings()
-        var lastChange = ContinuousClock.now
-        while counts.distinct < expected && ContinuousClock.now < deadline && ContinuousClock.now - lastChange < quiet {
-            try await Task.sleep(for: .milliseconds(200))
-            let next = try service.storedReadings()
-            if next.distinct != counts.distinct { lastChange = ContinuousClock.now }
-            counts = next
+extension IntegrationSuites {
+    /// Faults against the real broker and the real `streetsense` binary (issue 7): SIGTERM and SIGKILL during
+    /// full-speed ingestion, a broker outage, and StreetSense being down while pilots publish. Counts published
+    /// and stored are compared exactly.
+    @Suite(.serialized) struct ProcessFaultTests {
+        /// A broker that keeps a large queue for the offline session, as `deploy/` configures it.
+        static func broker() async throws -> TestBroker {
+            try await TestBroker.start(.init(persistence: true, autosaveIntervalSeconds: 1, maxQueuedMessages: 1_000_000))
         }
-        // Anything more (a redelivered copy stored twice) would show a moment later.
-        try await Task.sleep(for: .milliseconds(600))
-        return try service.storedReadings()
-    }
 
-    @Test func sigtermDuringFullSpeedIngestCommitsEverythingAcknowledged() async throws {
-        let broker = try await Self.broker()
-        let service = try ServiceProcess(broker: broker, sensors: 50)
-        defer { service.remove() }
-        try await service.start()
-        let publisher = try await Self.publisher(on: broker)
-        let load = FaultLoad(sensors: 50, start: EventTime.now - .seconds(100))
-        let total = 40_000
+        static func publisher(on broker: TestBroker) async throws -> TestPublisher {
+            try await TestPublisher.connected(to: broker, protocolVersion: .v5, maxInflightMessages: 1000, timeout: .seconds(10))
+        }
 
-        try load.publish(0..<10_000, with: publisher)
-        try await waitUntil("ingestion to be under way", timeout: .seconds(60)) { (try? service.storedReadings().rows) ?? 0 > 0 }
-        // SIGTERM while the rest is still being published.
-        let publishing = Task.detached { try load.publish(10_000..<total, with: publisher) }
-        let exitTime = try await service.stop(SIGTERM)
-        #expect(exitTime < .seconds(10), "streetsense took \(exitTime) to exit after SIGTERM")
-        #expect(service.exitDescription == "exit status 0", "\(service.exitDescription)\n\(service.log)")
-        try await publishing.value
-        try await publisher.waitForAcknowledgements(timeout: .seconds(60))
-        let atExit = try service.storedReadings()
-        #expect(try service.sql("PRAGMA integrity_check;") == "ok")
-
-        // Started again on the same session: the broker delivers the rest; nothing twice, nothing missing.
-        try await service.start()
-        let final = try await Self.waitForStored(service, total)
-        #expect(final.distinct == total, "stored \(final.distinct) of \(total) (\(atExit.distinct) before the restart)")
-        #expect(final.rows == final.distinct, "\(final.rows - final.distinct) readings stored twice")
-        print("faults: SIGTERM after \(atExit.distinct) of \(total) committed; exit took \(exitTime); after restart \(final.distinct) stored, \(final.rows - final.distinct) twice")
-        _ = try await service.stop(SIGTERM)
-        publisher.stop()
-        try await broker.stop()
-    }
-
-    @Test func sigkillFiveTimesKeepsTheDatabaseAndLosesOnlyUncommittedReadings() async throws {
-        let broker = try await Self.broker()
-        let service = try ServiceProcess(broker: broker, sensors: 50)
-        defer { service.remove() }
-        try await service.start()
-        let publisher = try await Self.publisher(on: broker)
-        let load = FaultLoad(sensors: 50, start: EventTime.now - .seconds(110))
-        let perRound = 12_000
-        var losses: [Int] = []
-        var stored = 0
-        for round in 0..<5 {
-            let first = round * perRound
-            try load.publish(first..<(first + perRound / 2), with: publisher)
-            try await waitUntil("round \(round) to be under way", timeout: .seconds(60)) {
-                ((try? service.storedReadings().distinct) ?? 0) > stored
+        /// Waits until the stored distinct readings reach `expected`, or (when some were lost) until they stop growing
+        /// for `quiet`; returns the final counts.
+        static func waitForStored(
+            _ service: ServiceProcess, _ expected: Int, quiet: Duration = .seconds(3), timeout: Duration = .seconds(120)
+        ) async throws -> (rows: Int, distinct: Int) {
+            let deadline = ContinuousClock.now + timeout
+            var counts = try service.storedReadings()
+            var lastChange = ContinuousClock.now
+            while counts.distinct < expected && ContinuousClock.now < deadline && ContinuousClock.now - lastChange < quiet {
+                try await Task.sleep(for: .milliseconds(200))
+                let next = try service.storedReadings()
+                if next.distinct != counts.distinct { lastChange = ContinuousClock.now }
+                counts = next
             }
-            let rest = Task.detached { try load.publish((first + perRound / 2)..<(first + perRound), with: publisher) }
-            _ = try await service.stop(SIGKILL)
-            try await rest.value
-            try await publisher.waitForAcknowledgements(timeout: .seconds(60))
-            #expect(try service.sql("PRAGMA integrity_check;") == "ok", "round \(round)")
-            // Restart without manual steps; the broker delivers what it still holds for the session.
+            // Anything more (a redelivered copy stored twice) would show a moment later.
+            try await Task.sleep(for: .milliseconds(600))
+            return try service.storedReadings()
+        }
+
+        @Test func sigtermDuringFullSpeedIngestCommitsEverythingAcknowledged() async throws {
+            let broker = try await Self.broker()
+            let service = try ServiceProcess(broker: broker, sensors: 50)
+            defer { service.remove() }
             try await service.start()
-            let counts = try await Self.waitForStored(service, first + perRound)
-            losses.append(first + perRound - counts.distinct - losses.reduce(0, +))
-            stored = counts.distinct
+            let publisher = try await Self.publisher(on: broker)
+            let load = FaultLoad(sensors: 50, start: EventTime.now - .seconds(100))
+            let total = 40_000
+
+            try load.publish(0..<10_000, with: publisher)
+            try await waitUntil("ingestion to be under way", timeout: .seconds(60)) { (try? service.storedReadings().rows) ?? 0 > 0 }
+            // SIGTERM while the rest is still being published.
+            let publishing = Task.detached { try load.publish(10_000..<total, with: publisher) }
+            let exitTime = try await service.stop(SIGTERM)
+            #expect(exitTime < .seconds(10), "streetsense took \(exitTime) to exit after SIGTERM")
+            #expect(service.exitDescription == "exit status 0", "\(service.exitDescription)\n\(service.log)")
+            try await publishing.value
+            try await publisher.waitForAcknowledgements(timeout: .seconds(60))
+            let atExit = try service.storedReadings()
+            #expect(try service.sql("PRAGMA integrity_check;") == "ok")
+
+            // Started again on the same session: the broker delivers the rest; nothing twice, nothing missing.
+            try await service.start()
+            let final = try await Self.waitForStored(service, total)
+            #expect(final.distinct == total, "stored \(final.distinct) of \(total) (\(atExit.distinct) before the restart)")
+            #expect(final.rows == final.distinct, "\(final.rows - final.distinct) readings stored twice")
+            print("faults: SIGTERM after \(atExit.distinct) of \(total) committed; exit took \(exitTime); after restart \(final.distinct) stored, \(final.rows - final.distinct) twice")
+            _ = try await service.stop(SIGTERM)
+            publisher.stop()
+            try await broker.stop()
         }
-        let published = 5 * perRound
-        let lost = published - stored
-        print("faults: SIGKILL ×5: published \(published), stored \(stored), lost \(lost) (per kill: \(losses))")
-        // What a kill can lose is what libmosquitto had acknowledged and the writer had not committed yet: the
-        // ingest queue, the batch being filled and the batches waiting for the writer. Bounded, never silent.
-        for (round, loss) in losses.enumerated() {
-            #expect(loss >= 0 && loss <= perRound / 2, "round \(round) lost \(loss)")
+
+        @Test func sigkillFiveTimesKeepsTheDatabaseAndLosesOnlyUncommittedReadings() async throws {
+            let broker = try await Self.broker()
+            let service = try ServiceProcess(broker: broker, sensors: 50)
+            defer { service.remove() }
+            try await service.start()
+            let publisher = try await Self.publisher(on: broker)
+            let load = FaultLoad(sensors: 50, start: EventTime.now - .seconds(110))
+            let perRound = 12_000
+            var losses: [Int] = []
+            var stored = 0
+            for round in 0..<5 {
+                let first = round * perRound
+                try load.publish(first..<(first + perRound / 2), with: publisher)
+                try await waitUntil("round \(round) to be under way", timeout: .seconds(60)) {
+                    ((try? service.storedReadings().distinct) ?? 0) > stored
+                }
+                let rest = Task.detached { try load.publish((first + perRound / 2)..<(first + perRound), with: publisher) }
+                _ = try await service.stop(SIGKILL)
+                try await rest.value
+                try await publisher.waitForAcknowledgements(timeout: .seconds(60))
+                #expect(try service.sql("PRAGMA integrity_check;") == "ok", "round \(round)")
+                // Restart without manual steps; the broker delivers what it still holds for the session.
+                try await service.start()
+                let counts = try await Self.waitForStored(service, first + perRound)
+                losses.append(first + perRound - counts.distinct - losses.reduce(0, +))
+                stored = counts.distinct
+            }
+            let published = 5 * perRound
+            let lost = published - stored
+            print("faults: SIGKILL ×5: published \(published), stored \(stored), lost \(lost) (per kill: \(losses))")
+            // What a kill can lose is what libmosquitto had acknowledged and the writer had not committed yet: the
+            // ingest queue, the batch being filled and the batches waiting for the writer. Bounded, never silent.
+            for (round, loss) in losses.enumerated() {
+                #expect(loss >= 0 && loss <= perRound / 2, "round \(round) lost \(loss)")
+            }
+            #expect(try service.sql("PRAGMA integrity_check;") == "ok")
+            _ = try await service.stop(SIGTERM)
+            publisher.stop()
+            try await broker.stop()
         }
-        #expect(try service.sql("PRAGMA integrity_check;") == "ok")
-        _ = try await service.stop(SIGTERM)
-        publisher.stop()
-        try await broker.stop()
-    }
 
-    @Test func aBrokerOutageOfTenSecondsLosesNothing() async throws {
-        let broker = try await Self.broker()
-        let service = try ServiceProcess(broker: broker, sensors: 20)
-        defer { service.remove() }
-        try await service.start()
-        let publisher = try await Self.publisher(on: broker)
-        let load = FaultLoad(sensors: 20, start: EventTime.now - .seconds(60))
-        try load.publish(0..<5_000, with: publisher)
-        try await publisher.waitForAcknowledgements(timeout: .seconds(60))
+        @Test func aBrokerOutageOfTenSecondsLosesNothing() async throws {
+            let broker = try await Self.broker()
+            let service = try ServiceProcess(broker: broker, sensors: 20)
+            defer { service.remove() }
+            try await service.start()
+            let publisher = try await Self.publisher(on: broker)
+            let load = FaultLoad(sensors: 20, start: EventTime.now - .seconds(60))
+            try load.publish(0..<5_000, with: publisher)
+            try await publisher.waitForAcknowledgements(timeout: .seconds(60))
 
-        try await broker.stop()
-        let unready = try await service.eventuallyReady(503, timeout: .seconds(30))
-        #expect(unready.contains("broker"))
-        // Pilots keep publishing while the broker is away; their client queues QoS 1 messages until it is back.
-        try load.publish(5_000..<10_000, with: publisher)
-        try await Task.sleep(for: .seconds(10))
-        #expect(try await HTTPTestClient.get(port: service.httpPort, path: "/readyz").status == 503)
-        try await broker.restart()
-        try await service.eventuallyReady(200, timeout: .seconds(60))
-        try await publisher.waitForAcknowledgements(timeout: .seconds(60))
-        try load.publish(10_000..<15_000, with: publisher)
-        try await publisher.waitForAcknowledgements(timeout: .seconds(60))
+            try await broker.stop()
+            let unready = try await service.eventuallyReady(503, timeout: .seconds(30))
+            #expect(unready.contains("broker"))
+            // Pilots keep publishing while the broker is away; their client queues QoS 1 messages until it is back.
+            try load.publish(5_000..<10_000, with: publisher)
+            try await Task.sleep(for: .seconds(10))
+            #expect(try await HTTPTestClient.get(port: service.httpPort, path: "/readyz").status == 503)
+            try await broker.restart()
+            try await service.eventuallyReady(200, timeout: .seconds(60))
+            try await publisher.waitForAcknowledgements(timeout: .seconds(60))
+            try load.publish(10_000..<15_000, with: publisher)
+            try await publisher.waitForAcknowledgements(timeout: .seconds(60))
 
-        let final = try await Self.waitForStored(service, 15_000)
-        #expect(final.distinct == 15_000)
-        #expect(final.rows == final.distinct)
-        print("faults: broker down 10 s: published 15000, stored \(final.distinct), stored twice \(final.rows - final.distinct)")
-        let log = service.log
-        #expect(log.contains("disconnected from the broker"), "the outage is logged:\n\(log)")
-        _ = try await service.stop(SIGTERM)
-        publisher.stop()
-        try await broker.stop()
-    }
+            let final = try await Self.waitForStored(service, 15_000)
+            #expect(final.distinct == 15_000)
+            #expect(final.rows == final.distinct)
+            print("faults: broker down 10 s: published 15000, stored \(final.distinct), stored twice \(final.rows - final.distinct)")
+            let log = service.log
+            #expect(log.contains("disconnected from the broker"), "the outage is logged:\n\(log)")
+            _ = try await service.stop(SIGTERM)
+            publisher.stop()
+            try await broker.stop()
+        }
 
-    @Test func streetSenseDownForThirtySecondsLosesNothing() async throws {
-        let broker = try await Self.broker()
-        let service = try ServiceProcess(broker: broker, sensors: 20)
-        defer { service.remove() }
-        try await service.start()
-        let publisher = try await Self.publisher(on: broker)
-        let load = FaultLoad(sensors: 20, start: EventTime.now - .seconds(100))
-        try load.publish(0..<5_000, with: publisher)
-        try await publisher.waitForAcknowledgements(timeout: .seconds(60))
-        _ = try await Self.waitForStored(service, 5_000)
+        @Test func streetSenseDownForThirtySecondsLosesNothing() async throws {
+            let broker = try await Self.broker()
+            let service = try ServiceProcess(broker: broker, sensors: 20)
+            defer { service.remove() }
+            try await service.start()
+            let publisher = try await Self.publisher(on: broker)
+            let load = FaultLoad(sensors: 20, start: EventTime.now - .seconds(100))
+            try load.publish(0..<5_000, with: publisher)
+            try await publisher.waitForAcknowledgements(timeout: .seconds(60))
+            _ = try await Self.waitForStored(service, 5_000)
 
-        _ = try await service.stop(SIGTERM)
-        // The broker queues for StreetSense's persistent session while it is down.
-        try load.publish(5_000..<20_000, with: publisher)
-        try await publisher.waitForAcknowledgements(timeout: .seconds(60))
-        try await Task.sleep(for: .seconds(30))
-        try await service.start()
-        let final = try await Self.waitForStored(service, 20_000)
-        #expect(final.distinct == 20_000)
-        #expect(final.rows == final.distinct)
-        print("faults: StreetSense down 30 s: published 20000, stored \(final.distinct), stored twice \(final.rows - final.distinct)")
-        _ = try await service.stop(SIGTERM)
-        publisher.stop()
-        try await broker.stop()
+            _ = try await service.stop(SIGTERM)
+            // The broker queues for StreetSense's persistent session while it is down.
+            try load.publish(5_000..<20_000, with: publisher)
+            try await publisher.waitForAcknowledgements(timeout: .seconds(60))
+            try await Task.sleep(for: .seconds(30))
+            try await service.start()
+            let final = try await Self.waitForStored(service, 20_000)
+            #expect(final.distinct == 20_000)
+            #expect(final.rows == final.distinct)
+            print("faults: StreetSense down 30 s: published 20000, stored \(final.distinct), stored twice \(final.rows - final.distinct)")
+            _ = try await service.stop(SIGTERM)
+            publisher.stop()
+            try await broker.stop()
+        }
     }
 }
 
@@ -345,7 +347,7 @@ struct SmallFileSystem {
     /// Fills the file system with a file of zeros until it refuses more; returns the file's path.
     func fill() throws -> String {
         let file = path + "/filler"
-        FileManager.default.createFile(atPath: file, contents: nil)
+        _ = FileManager.default.createFile(atPath: file, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: file))
         let block = Data(count: 64 * 1024)
         while (try? handle.write(contentsOf: block)) != nil {}
@@ -361,7 +363,7 @@ struct SmallFileSystem {
     }
 }
 
-extension ProcessFaultTests {
+extension IntegrationSuites.ProcessFaultTests {
     /// The database's file system fills up while pilots publish: no crash, `/readyz` 503 naming the store,
     /// ingestion pauses with bounded memory (the MQTT thread waits and the broker holds the backlog) instead of
     /// dropping, and once space is freed everything arrives.
@@ -425,60 +427,62 @@ extension ProcessFaultTests {
     }
 }
 
-/// The real `streetsense serve` against a mosquitto that allows no anonymous clients and speaks TLS with client
-/// certificates (issue 7, item 8): credentials from `password_file`, the broker verified against `ca_file`.
-@Suite(.serialized) struct SecureBrokerTests {
-    @Test func theServiceConnectsWithPasswordAndClientCertificateAndRefusesAnUnknownCA() async throws {
-        let directory = try TestCertificates.makeTemporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let certificates = try TestCertificates.generate(in: directory)
-        let users = ["streetsense": "service-password-7c1", "fault-lab": "pilot-password-2b9"]
-        let broker = try await TestBroker.start(
-            .init(
-                persistence: true, users: users,
-                tls: .init(
-                    caFile: certificates.caFile, certificateFile: certificates.serverCertificateFile, keyFile: certificates.serverKeyFile,
-                    requireClientCertificate: true)))
-        defer { Task { try? await broker.stop() } }
-        let tlsPort = try #require(broker.tlsPort)
-        try "service-password-7c1\n".write(toFile: directory + "/mqtt.pass", atomically: true, encoding: .utf8)
-        let secure = [
-            "username: streetsense", "password_file: \(directory)/mqtt.pass",
-            "tls: { ca_file: \(certificates.caFile), cert_file: \(certificates.clientCertificateFile), key_file: \(certificates.clientKeyFile) }",
-        ]
-        let service = try ServiceProcess(broker: broker, sensors: 5, mqttURL: "mqtts://127.0.0.1:\(tlsPort)", mqttSettings: secure)
-        defer { service.remove() }
-        try await service.start()
-
-        // A pilot with its own account publishes over the plain listener; the reading arrives over TLS.
-        var configuration = broker.clientConfiguration(cleanSession: true, protocolVersion: .v5)
-        configuration.credentials = .init(username: "fault-lab", password: users["fault-lab"])
-        let publisher = try TestPublisher(configuration: configuration)
-        defer { publisher.stop() }
-        try await publisher.start()
-        try FaultLoad(sensors: 5, start: EventTime.now - .seconds(30)).publish(0..<100, with: publisher)
-        try await publisher.waitForAcknowledgements()
-        let stored = try await ProcessFaultTests.waitForStored(service, 100)
-        #expect(stored.distinct == 100)
-        #expect(!service.log.contains("service-password-7c1"), "the MQTT password must never be logged")
-        _ = try await service.stop(SIGTERM)
-
-        // The same service trusting another CA refuses the broker: not ready, and says why.
-        let otherDirectory = try TestCertificates.makeTemporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: otherDirectory) }
-        let other = try TestCertificates.generate(in: otherDirectory, name: "Someone Else's CA")
-        let untrusting = try ServiceProcess(
-            broker: broker, sensors: 5, mqttURL: "mqtts://127.0.0.1:\(tlsPort)",
-            mqttSettings: [
+extension IntegrationSuites {
+    /// The real `streetsense serve` against a mosquitto that allows no anonymous clients and speaks TLS with client
+    /// certificates (issue 7, item 8): credentials from `password_file`, the broker verified against `ca_file`.
+    @Suite(.serialized) struct SecureBrokerTests {
+        @Test func theServiceConnectsWithPasswordAndClientCertificateAndRefusesAnUnknownCA() async throws {
+            let directory = try TestCertificates.makeTemporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let certificates = try TestCertificates.generate(in: directory)
+            let users = ["streetsense": "service-password-7c1", "fault-lab": "pilot-password-2b9"]
+            let broker = try await TestBroker.start(
+                .init(
+                    persistence: true, users: users,
+                    tls: .init(
+                        caFile: certificates.caFile, certificateFile: certificates.serverCertificateFile, keyFile: certificates.serverKeyFile,
+                        requireClientCertificate: true)))
+            defer { Task { try? await broker.stop() } }
+            let tlsPort = try #require(broker.tlsPort)
+            try "service-password-7c1\n".write(toFile: directory + "/mqtt.pass", atomically: true, encoding: .utf8)
+            let secure = [
                 "username: streetsense", "password_file: \(directory)/mqtt.pass",
-                "tls: { ca_file: \(other.caFile), cert_file: \(certificates.clientCertificateFile), key_file: \(certificates.clientKeyFile) }",
-            ])
-        defer { untrusting.remove() }
-        await #expect(throws: (any Error).self) { try await untrusting.start(timeout: .seconds(8)) }
-        let readiness = try await untrusting.eventuallyReady(503, timeout: .seconds(30))
-        #expect(readiness.contains("broker"))
-        let log = untrusting.log
-        #expect(log.lowercased().contains("certificate") || log.lowercased().contains("tls"), "\(log)")
-        _ = try await untrusting.stop(SIGTERM)
+                "tls: { ca_file: \(certificates.caFile), cert_file: \(certificates.clientCertificateFile), key_file: \(certificates.clientKeyFile) }",
+            ]
+            let service = try ServiceProcess(broker: broker, sensors: 5, mqttURL: "mqtts://127.0.0.1:\(tlsPort)", mqttSettings: secure)
+            defer { service.remove() }
+            try await service.start()
+
+            // A pilot with its own account publishes over the plain listener; the reading arrives over TLS.
+            var configuration = broker.clientConfiguration(cleanSession: true, protocolVersion: .v5)
+            configuration.credentials = .init(username: "fault-lab", password: users["fault-lab"])
+            let publisher = try TestPublisher(configuration: configuration)
+            defer { publisher.stop() }
+            try await publisher.start()
+            try FaultLoad(sensors: 5, start: EventTime.now - .seconds(30)).publish(0..<100, with: publisher)
+            try await publisher.waitForAcknowledgements()
+            let stored = try await ProcessFaultTests.waitForStored(service, 100)
+            #expect(stored.distinct == 100)
+            #expect(!service.log.contains("service-password-7c1"), "the MQTT password must never be logged")
+            _ = try await service.stop(SIGTERM)
+
+            // The same service trusting another CA refuses the broker: not ready, and says why.
+            let otherDirectory = try TestCertificates.makeTemporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: otherDirectory) }
+            let other = try TestCertificates.generate(in: otherDirectory, name: "Someone Else's CA")
+            let untrusting = try ServiceProcess(
+                broker: broker, sensors: 5, mqttURL: "mqtts://127.0.0.1:\(tlsPort)",
+                mqttSettings: [
+                    "username: streetsense", "password_file: \(directory)/mqtt.pass",
+                    "tls: { ca_file: \(other.caFile), cert_file: \(certificates.clientCertificateFile), key_file: \(certificates.clientKeyFile) }",
+                ])
+            defer { untrusting.remove() }
+            await #expect(throws: (any Error).self) { try await untrusting.start(timeout: .seconds(8)) }
+            let readiness = try await untrusting.eventuallyReady(503, timeout: .seconds(30))
+            #expect(readiness.contains("broker"))
+            let log = untrusting.log
+            #expect(log.lowercased().contains("certificate") || log.lowercased().contains("tls"), "\(log)")
+            _ = try await untrusting.stop(SIGTERM)
+        }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 
 /// What one run of a program printed and how it ended.
 struct ProgramRun {
@@ -35,3 +36,8 @@ struct ProgramRun {
             errorOutput: String(decoding: errorData, as: UTF8.self))
     }
 }
+
+/// Every suite of this target runs real processes (mosquitto, the service in process or as its binary, promtool):
+/// they run one at a time, nested in this serialized suite, so that they do not share the machine's two cores
+/// with each other and the timing-free waits stay short.
+@Suite(.serialized) enum IntegrationSuites {}
