@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Drives the StreetSense dashboard in headless Chromium (Debian chromium + chromium-driver + python3-selenium).
 
 Run by the Swift test DashboardBrowserTests, which starts mosquitto and the service and publishes readings.
@@ -11,7 +11,10 @@ This script only looks and clicks; it writes what it saw to a JSON report and th
   4. opens the zone panel of --zone and reads the chart's datasets;
   5. filters the sensor table by --pilot;
   6. saves a screenshot at 1366x768 and 1920x1080 (checking that the panels fit the viewport);
-  7. collects every browser console message.
+  7. collects every browser console message;
+  8. with --stop-signal, writes the report so far to that file, waits for the test to stop the service, and
+     checks that the page shows the disconnected banner (console messages after the stop are kept apart:
+     the page's requests to a stopped service fail, as they should).
 
 Exit status 0 when every step ran, 1 when one timed out (the report says which), 2 on bad arguments.
 """
@@ -40,8 +43,11 @@ def main():
     parser.add_argument("--ack-rule", required=True)
     parser.add_argument("--zone", required=True, help="the zone whose panel is opened")
     parser.add_argument("--pilot", required=True, help="the pilot the sensor table is filtered by")
+    parser.add_argument("--reason", action="append", default=[], metavar="SENSOR=REASON",
+                        help="a reject reason the filtered table must come to show for a sensor")
     parser.add_argument("--out", required=True, help="folder for the screenshots")
     parser.add_argument("--report", required=True)
+    parser.add_argument("--stop-signal", help="file written when the service may be stopped")
     parser.add_argument("--timeout", type=float, default=90)
     parser.add_argument("--chromedriver", default="/usr/bin/chromedriver")
     parser.add_argument("--chromium", default="/usr/bin/chromium")
@@ -121,6 +127,10 @@ def main():
         # The sensor table filtered by one pilot.
         driver.execute_script(
             "const s = document.getElementById('pilot-filter'); s.value = arguments[0]; s.dispatchEvent(new Event('change'));", args.pilot)
+        for item in args.reason:
+            sensor, reason = item.split("=", 1)
+            step(f"{sensor} listed with rejects of {reason}", lambda d: d.find_elements(
+                By.CSS_SELECTOR, f"#sensors tbody tr[data-sensor='{sensor}'] [data-reason='{reason}']"))
         report["filtered_pilots"] = driver.execute_script(
             "return [...document.querySelectorAll('#sensors tbody tr')].map((r) => r.getAttribute('data-pilot'))")
         report["filtered_rows"] = driver.execute_script("""
@@ -145,20 +155,29 @@ def main():
                   panels_inside: panels.every((r) => r.left >= 0 && r.top >= 0 && r.right <= innerWidth + 0.5 && r.bottom <= innerHeight + 0.5),
                   smallest_panel: [Math.min(...panels.map((r) => r.width)), Math.min(...panels.map((r) => r.height))],
                 };""")
+        report["console"] = console(driver)
+        if args.stop_signal:
+            with open(args.stop_signal + ".tmp", "w") as file:
+                json.dump(report, file, indent=2)
+            os.replace(args.stop_signal + ".tmp", args.stop_signal)
+            viewport(driver, *SIZES[0])
+            banner = step("the disconnected banner after the service stopped",
+                          lambda d: visible(d.find_element(By.ID, "feed-banner")))
+            report["banner_after_stop"] = banner.text
+            report["feed_state_after_stop"] = driver.find_element(By.TAG_NAME, "body").get_attribute("data-feed")
+            path = os.path.join(args.out, "dashboard-disconnected.png")
+            driver.save_screenshot(path)
+            report["screenshots"].append(path)
+            report["console_after_stop"] = console(driver)
     except StepFailed as failure:
         report["failure"] = str(failure)
         try:
             driver.save_screenshot(os.path.join(args.out, "dashboard-failure.png"))
         except WebDriverException:
             pass
+        report["console"] += console(driver)
     finally:
-        try:
-            report["console"] = [
-                {"level": entry["level"], "message": entry["message"], "source": entry.get("source")}
-                for entry in driver.get_log("browser")
-            ]
-        finally:
-            driver.quit()
+        driver.quit()
     with open(args.report, "w") as file:
         json.dump(report, file, indent=2)
     return 1 if report["failure"] else 0
@@ -166,6 +185,11 @@ def main():
 
 class StepFailed(Exception):
     pass
+
+
+def console(driver):
+    """The browser console messages since the last call."""
+    return [{"level": entry["level"], "message": entry["message"], "source": entry.get("source")} for entry in driver.get_log("browser")]
 
 
 def viewport(driver, width, height):

@@ -74,15 +74,17 @@ private let levelColours = ["normal": "#2b8a3e", "elevated": "#fab005", "high": 
         let output = repositoryRoot + "/test-output/dashboard"
         try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
         let reportPath = output + "/report.json"
+        let stopSignal = output + "/stop-signal.json"
         try? FileManager.default.removeItem(atPath: reportPath)
+        try? FileManager.default.removeItem(atPath: stopSignal)
         // The MQTT alert publisher reads the feed too; the page's stream is one reader more.
         let readersBefore = harness.service.alertFeed.readerCount
         let browser = Process()
         browser.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
         browser.arguments = [
             repositoryRoot + "/dashboards/check_dashboard.py", "--url", "http://127.0.0.1:\(harness.port)/", "--token", operatorToken,
-            "--zones", "5", "--ack-rule", "sensor_faulty", "--zone", "kamppi-square", "--pilot", "citizen-air",
-            "--out", output, "--report", reportPath, "--timeout", "120",
+            "--zones", "5", "--ack-rule", "sensor_faulty", "--zone", "kamppi-square", "--pilot", "citizen-air", "--reason", "sds-5331=error_code",
+            "--out", output, "--report", reportPath, "--stop-signal", stopSignal, "--timeout", "120",
         ] + expectedLevels.sorted { $0.key < $1.key }.flatMap { ["--level", "\($0.key)=\($0.value)"] }
         _ = FileManager.default.createFile(atPath: output + "/browser.log", contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: output + "/browser.log"))
@@ -96,7 +98,23 @@ private let levelColours = ["normal": "#2b8a3e", "elevated": "#fab005", "high": 
         }) { harness.service.alertFeed.readerCount > readersBefore || !browser.isRunning }
         try publish("citizen-air", "sds-5331", #""pm2_5": 999.9"#)
 
-        try await waitUntil("the browser check to finish", timeout: .seconds(400), pollInterval: .milliseconds(200)) { !browser.isRunning }
+        // When the page has done everything else, the service stops: the page must say its feed is disconnected.
+        try await waitUntil("the browser check to let the service stop", timeout: .seconds(600), pollInterval: .milliseconds(200)) {
+            FileManager.default.fileExists(atPath: stopSignal) || !browser.isRunning
+        }
+        var acknowledgedAlert: [String: Any]?
+        if let partial = FileManager.default.contents(atPath: stopSignal),
+            let id = ((try? JSONSerialization.jsonObject(with: partial)) as? [String: Any])
+                .flatMap({ $0["acknowledged"] as? [String: Any] })?["alert_id"] as? Int
+        {
+            // The service agrees that the page acknowledged the alert, by the token's name.
+            acknowledgedAlert = try await harness.eventually("/api/v1/alerts/\(id)", "the acknowledgement to be stored") {
+                $0["acknowledged"] as? Bool == true
+            }
+        }
+        publisher.stop()
+        try await harness.stop()
+        try await waitUntil("the browser check to finish", timeout: .seconds(300), pollInterval: .milliseconds(200)) { !browser.isRunning }
         try log.close()
         let browserLog = (try? String(contentsOfFile: output + "/browser.log", encoding: .utf8)) ?? ""
         let reportData = try #require(FileManager.default.contents(atPath: reportPath), "no report; browser log:\n\(browserLog)")
@@ -133,8 +151,8 @@ private let levelColours = ["normal": "#2b8a3e", "elevated": "#fab005", "high": 
         #expect(acknowledged["token_kept"] as? Bool == true)
         #expect(acknowledged["button_left"] as? Int == 0)
         #expect(report["banner_hidden"] as? Bool == true)
-        // The service agrees: the alert is acknowledged by the operator's token.
-        let stored = try await harness.eventually("/api/v1/alerts/\(faultyID)", "the acknowledgement to be stored") { $0["acknowledged"] as? Bool == true }
+        let stored = try #require(acknowledgedAlert)
+        #expect(stored["id"] as? Int == faultyID)
         #expect((stored["acknowledgement"] as? [String: Any])?["by"] as? String == "operator-dashboard")
         #expect(stored["subject_id"] as? String == "citizen-air/sds-5331")
 
@@ -157,7 +175,7 @@ private let levelColours = ["normal": "#2b8a3e", "elevated": "#fab005", "high": 
 
         // Both sizes: screenshots saved, every panel inside the viewport, no page scrolling.
         let screenshots = report["screenshots"] as? [String] ?? []
-        #expect(screenshots == [output + "/dashboard-1366x768.png", output + "/dashboard-1920x1080.png"])
+        #expect(screenshots == [output + "/dashboard-1366x768.png", output + "/dashboard-1920x1080.png", output + "/dashboard-disconnected.png"])
         for path in screenshots { #expect(FileManager.default.fileExists(atPath: path)) }
         let layout = report["layout"] as? [String: [String: Any]] ?? [:]
         for size in ["1366x768", "1920x1080"] {
@@ -166,7 +184,8 @@ private let levelColours = ["normal": "#2b8a3e", "elevated": "#fab005", "high": 
             #expect(entry["page"] as? [Int] == entry["viewport"] as? [Int], "\(size): \(entry)")
         }
 
-        publisher.stop()
-        try await harness.stop()
+        // With the service stopped, the banner says the feed is disconnected (and EventSource keeps retrying).
+        #expect(report["banner_after_stop"] as? String == "Alert feed disconnected — reconnecting…")
+        #expect(report["feed_state_after_stop"] as? String == "disconnected")
     }
 }

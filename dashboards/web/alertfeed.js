@@ -80,10 +80,13 @@ export class AlertFeed {
 
   row(alert) {
     const detail = [];
-    if (alert.level) detail.push(`level ${alert.level}`);
-    if (alert.fault) detail.push(`fault ${alert.fault.replace("_", " ")}`);
-    if (alert.value !== null && alert.value !== undefined) detail.push(`value ${formatNumber(alert.value)}`);
-    if (alert.peak !== null && alert.peak !== undefined) detail.push(`peak ${formatNumber(alert.peak)}`);
+    if (alert.level && alert.level !== alert.rule) detail.push(`level ${alert.level}`);
+    if (alert.fault) detail.push(`fault: ${alert.fault.replace("_", " ")}`);
+    if (alert.subject_kind === "zone") {
+      const unit = { crowd_density: " p/m²", build_up: " p/m² per 5 min" }[alert.rule] || "";
+      if (alert.value !== null && alert.value !== undefined) detail.push(`value ${formatNumber(alert.value)}${unit}`);
+      if (alert.peak !== null && alert.peak !== undefined) detail.push(`peak ${formatNumber(alert.peak)}${unit}`);
+    }
     detail.push(`raised ${formatTime(alert.raised_at)}`);
     if (alert.state === "cleared") detail.push(`cleared ${formatTime(alert.cleared_at || alert.updated_at)}`);
     let action = null;

@@ -88,6 +88,6 @@ new ResizeObserver(() => zoneMap.resize()).observe($("map"));
 
 await refreshSensors();
 every(5000, refreshZones);
-setTimeout(() => every(10000, refreshSensors), 10000);
+setTimeout(() => every(5000, refreshSensors), 5000);
 setTimeout(() => every(60000, refreshSeries), 60000);
 feed.start().catch(report);

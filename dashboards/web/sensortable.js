@@ -56,8 +56,8 @@ export class SensorTable {
     const rate = this.rates.get(key);
     return el("tr", { "data-pilot": sensor.pilot, "data-sensor": sensor.id, "data-status": sensor.status },
       el("td", {}, el("span", { class: `dot status-${sensor.status}` }), sensor.status),
-      el("td", { title: sensor.kind || "unregistered" }, el("b", { textContent: sensor.id }), ` ${sensor.pilot}`),
-      el("td", { textContent: sensor.zone || "–" }),
+      el("td", { title: `${sensor.pilot}/${sensor.id}: ${sensor.kind || "unregistered"}` }, el("b", { textContent: sensor.id }),
+        el("span", { class: "pilot", textContent: `${sensor.pilot} · ${sensor.zone || "no zone"}` })),
       el("td", { title: sensor.last_seen || "", textContent: formatAgo(sensor.last_seen) }),
       el("td", { class: "num", textContent: rate === undefined ? "–" : formatNumber(rate, 1) }),
       el("td", { class: "num", textContent: String(sensor.counts.accepted) }),

@@ -78,6 +78,7 @@ export class ZonePanel {
     const zone = this.zone;
     const now = Date.now();
     const start = now - HOURS * 3600 * 1000;
+    const halfHour = 30 * 60 * 1000;
     const points = [...this.points];
     // The live estimate, so the line reaches the present before its minute is rolled up.
     if (zone.density_ppm2 !== null) points.push({ x: now, y: zone.density_ppm2 });
@@ -87,10 +88,15 @@ export class ZonePanel {
       borderColor: LEVEL_COLOURS[level], borderDash: [6, 4], borderWidth: 1.5, pointRadius: 0, fill: false,
     }));
     const datasets = [
-      { label: "density (p/m²)", data: points, borderColor: "#1864ab", backgroundColor: "rgba(24,100,171,.12)", fill: true, pointRadius: 0, borderWidth: 2, tension: 0.2 },
+      {
+        label: "density (p/m²)", data: points, borderColor: "#1864ab", backgroundColor: "rgba(24,100,171,.12)", fill: true,
+        borderWidth: 2, tension: 0.2, pointBackgroundColor: "#1864ab",
+        // Only the live value (the last point) is drawn as a dot.
+        pointRadius: (context) => (context.dataIndex === points.length - 1 && zone.density_ppm2 !== null ? 4 : 0),
+      },
       ...thresholds,
     ];
-    const peak = Math.max(zone.density_levels.critical * 1.15, ...points.map((point) => point.y));
+    const peak = Math.max(zone.density_levels.critical, ...points.map((point) => point.y)) * 1.15;
     if (this.chart) {
       this.chart.data.datasets = datasets;
       this.chart.options.scales.x.min = start;
@@ -103,11 +109,20 @@ export class ZonePanel {
       type: "line",
       data: { datasets },
       options: {
-        animation: false, maintainAspectRatio: false, responsive: true, parsing: true,
+        animation: false, maintainAspectRatio: false, responsive: true, parsing: true, layout: { padding: { right: 8 } },
         interaction: { mode: "nearest", intersect: false },
         plugins: { legend: { position: "bottom", labels: { boxWidth: 18, font: { size: 11 } } } },
         scales: {
-          x: { type: "linear", min: start, max: now, ticks: { maxTicksLimit: 7, callback: (value) => formatTime(new Date(value).toISOString()).slice(0, 5) } },
+          x: {
+            type: "linear", min: start, max: now,
+            // A tick on every half hour of the range (Chart.js alone would space them evenly from `start`).
+            afterBuildTicks: (axis) => {
+              const ticks = [];
+              for (let t = Math.ceil(axis.min / halfHour) * halfHour; t <= axis.max; t += halfHour) ticks.push({ value: t });
+              axis.ticks = ticks;
+            },
+            ticks: { autoSkip: true, maxRotation: 0, callback: (value) => formatTime(new Date(value).toISOString()).slice(0, 5) },
+          },
           y: { beginAtZero: true, suggestedMax: peak, title: { display: true, text: "p/m²" } },
         },
       },
