@@ -87,8 +87,8 @@ public struct DashboardRoutes: Sendable {
 
     /// The `Content-Type` for a file name's extension.
     static func contentType(of path: String) -> String {
-        let name = path.split(separator: "/").last ?? ""
-        let ext = name.split(separator: ".").count > 1 ? String(name.split(separator: ".").last!).lowercased() : ""
+        let name = path[(path.lastIndex(of: "/").map { path.index(after: $0) } ?? path.startIndex)...]
+        let ext = name.lastIndex(of: ".").map { name[name.index(after: $0)...].lowercased() } ?? ""
         switch ext {
         case "html": return "text/html; charset=utf-8"
         case "css": return "text/css; charset=utf-8"

@@ -1,4 +1,4 @@
-// The sensor table: status, last seen, message rate (from successive polls), accepted and rejected counts and
+// The sensor table: status, last seen, message rate (from the polls of the last minute), accepted and rejected counts and
 // the rejects by reason, filterable by pilot (kept in the URL as ?pilot=… so a pilot can bookmark their view).
 import { el, formatAgo, formatNumber } from "./common.js";
 
@@ -23,13 +23,15 @@ export class SensorTable {
 
   /** New sensors (GET /api/v1/sensors, every page) observed at `at` (ms). */
   update(sensors, at) {
+    // The rate over the last minute of polls (at least 20 s of them), so a sensor publishing every 5 s does
+    // not swing between one and two messages per poll.
     for (const sensor of sensors) {
       const key = `${sensor.pilot}/${sensor.id}`;
-      const before = this.previous.get(key);
-      if (before && at > before.at) {
-        this.rates.set(key, ((sensor.counts.messages - before.messages) * 60000) / (at - before.at));
-      }
-      this.previous.set(key, { messages: sensor.counts.messages, at });
+      const samples = (this.previous.get(key) || []).filter((sample) => at - sample.at <= 65_000);
+      samples.push({ messages: sensor.counts.messages, at });
+      this.previous.set(key, samples);
+      const oldest = samples[0];
+      if (at - oldest.at >= 20_000) this.rates.set(key, ((sensor.counts.messages - oldest.messages) * 60_000) / (at - oldest.at));
     }
     this.sensors = sensors;
     const pilots = [...new Set(sensors.map((sensor) => sensor.pilot))].sort();

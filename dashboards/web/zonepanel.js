@@ -77,9 +77,11 @@ export class ZonePanel {
   renderChart() {
     const zone = this.zone;
     const now = Date.now();
-    const start = now - HOURS * 3600 * 1000;
     const halfHour = 30 * 60 * 1000;
     const points = [...this.points];
+    // The last HOURS hours, or less while the stored series is younger (at least half an hour).
+    const oldest = points.length ? points[0].x : now;
+    const start = Math.max(now - HOURS * 3600 * 1000, Math.min(oldest - 60_000, now - halfHour));
     // The live estimate, so the line reaches the present before its minute is rolled up.
     if (zone.density_ppm2 !== null) points.push({ x: now, y: zone.density_ppm2 });
     const thresholds = ["elevated", "high", "critical"].map((level) => ({
@@ -115,10 +117,11 @@ export class ZonePanel {
         scales: {
           x: {
             type: "linear", min: start, max: now,
-            // A tick on every half hour of the range (Chart.js alone would space them evenly from `start`).
+            // Ticks on whole half hours, or 5 minutes for a short range (Chart.js alone would space them from `start`).
             afterBuildTicks: (axis) => {
+              const step = axis.max - axis.min > 2 * 3600 * 1000 ? halfHour : axis.max - axis.min > 3600 * 1000 ? halfHour / 2 : halfHour / 6;
               const ticks = [];
-              for (let t = Math.ceil(axis.min / halfHour) * halfHour; t <= axis.max; t += halfHour) ticks.push({ value: t });
+              for (let t = Math.ceil(axis.min / step) * step; t <= axis.max; t += step) ticks.push({ value: t });
               axis.ticks = ticks;
             },
             ticks: { autoSkip: true, maxRotation: 0, callback: (value) => formatTime(new Date(value).toISOString()).slice(0, 5) },
