@@ -107,6 +107,7 @@ def main():
             "button_left": len(driver.find_elements(By.CSS_SELECTOR, f"li.alert[data-alert-id='{alert_id}'] button.ack")),
         }
         report["feed"] = feed_rows(driver)
+        report["contrast"] = contrast(driver)
         report["banner_hidden"] = driver.find_element(By.ID, "feed-banner").get_attribute("hidden") is not None
 
         # The zone panel: click the zone's polygon.
@@ -190,6 +191,34 @@ class StepFailed(Exception):
 def console(driver):
     """The browser console messages since the last call."""
     return [{"level": entry["level"], "message": entry["message"], "source": entry.get("source")} for entry in driver.get_log("browser")]
+
+
+def contrast(driver):
+    """The WCAG contrast ratio of the text on every coloured badge, button and header, and of the muted text."""
+    return driver.execute_script("""
+        const rgb = (text) => text.match(/[\\d.]+/g).slice(0, 3).map(Number);
+        const luminance = (c) => {
+          const [r, g, b] = c.map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+          return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+        };
+        const background = (e) => {
+          for (; e; e = e.parentElement) {
+            const c = getComputedStyle(e).backgroundColor;
+            if (c && !c.startsWith('rgba(0, 0, 0, 0)') && c !== 'transparent') return rgb(c);
+          }
+          return [255, 255, 255];
+        };
+        const selectors = ['.swatch', '.sev', 'button', 'header.top h1', 'header.top .summary', '.alert .meta', '.facts dt',
+                           '.sensors .pilot', '.chip', '.acked', '.empty', '.zone-label'];
+        const results = [];
+        for (const selector of selectors) {
+          for (const e of document.querySelectorAll(selector)) {
+            if (!e.offsetParent && getComputedStyle(e).position !== 'fixed') continue;
+            const [a, b] = [luminance(rgb(getComputedStyle(e).color)), luminance(background(e))];
+            results.push({selector, text: e.textContent.trim().slice(0, 30), ratio: (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)});
+          }
+        }
+        return results;""")
 
 
 def viewport(driver, width, height):

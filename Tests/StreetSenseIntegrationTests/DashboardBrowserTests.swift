@@ -21,7 +21,7 @@ private let repositoryRoot: String = {
 private let chromium = "/usr/bin/chromium"
 
 /// Level colours of dashboards/web/common.js (LEVEL_COLOURS).
-private let levelColours = ["normal": "#2b8a3e", "elevated": "#fab005", "high": "#d9480f", "critical": "#c92a2a", "unknown": "#6c757d"]
+private let levelColours = ["normal": "#237032", "elevated": "#fab005", "high": "#e8590c", "critical": "#c92a2a", "unknown": "#6c757d"]
 
 /// The operator dashboard in a real headless Chromium against the real service and a real mosquitto, with the
 /// demo's five Helsinki zones and fifteen sensors: the zones are coloured by the densities published, an alert
@@ -125,6 +125,11 @@ private let levelColours = ["normal": "#2b8a3e", "elevated": "#fab005", "high": 
         // No console error (nor warning) in the whole session.
         let console = report["console"] as? [[String: Any]] ?? []
         #expect(console.filter { ["SEVERE", "WARNING"].contains($0["level"] as? String) }.isEmpty, "console: \(console)")
+
+        // Readable contrast: every badge, button, header and muted text at least 4.5:1 (WCAG AA).
+        let contrast = report["contrast"] as? [[String: Any]] ?? []
+        #expect(contrast.count >= 10)
+        #expect(contrast.filter { ($0["ratio"] as? Double ?? 0) < 4.5 }.isEmpty, "low contrast: \(contrast.filter { ($0["ratio"] as? Double ?? 0) < 4.5 })")
 
         // Each zone coloured by its level; the label shows the density.
         let zones = try #require(report["zones"] as? [String: [String: String]])

@@ -2,7 +2,7 @@
 
 /** The colours of the density levels, as in style.css (`unknown`: no fresh sensor covers the zone). */
 export const LEVEL_COLOURS = {
-  normal: "#2b8a3e", elevated: "#fab005", high: "#d9480f", critical: "#c92a2a", unknown: "#6c757d",
+  normal: "#237032", elevated: "#fab005", high: "#e8590c", critical: "#c92a2a", unknown: "#6c757d",
 };
 
 /** GET a JSON document of the API; throws an Error naming the path and status otherwise. */

@@ -3,7 +3,7 @@
 // (Debian's libjs-leaflet, served at /vendor/leaflet/).
 import { LEVEL_COLOURS, formatNumber, shownLevel } from "./common.js";
 
-const OUTLINE = { normal: "#1e6b2f", elevated: "#a87600", high: "#9c330a", critical: "#8e1d1d", unknown: "#495057" };
+const OUTLINE = { normal: "#17521f", elevated: "#a87600", high: "#9c330a", critical: "#8e1d1d", unknown: "#495057" };
 
 export class ZoneMap {
   /** `onSelect(zoneId)` runs when a zone is clicked. */
