@@ -4,13 +4,17 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-# Debian packages the build and the tests need (the tests start a real mosquitto; prometheus brings promtool).
-DEBIAN_PACKAGES := mosquitto mosquitto-clients libmosquitto-dev libsqlite3-dev sqlite3 pkg-config openssl prometheus
+# Debian packages the build, the service and the tests need (the tests start a real mosquitto; prometheus brings
+# promtool; the dashboard serves Leaflet and Chart.js from /usr/share/javascript).
+DEBIAN_PACKAGES := mosquitto mosquitto-clients libmosquitto-dev libsqlite3-dev sqlite3 pkg-config openssl prometheus \
+	libjs-leaflet libjs-chart.js
+# Only for `make test`: the dashboard test drives headless Chromium with Selenium.
+TEST_PACKAGES := chromium chromium-driver python3-selenium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT ?= swift
 PORT ?= 8080
 
-.PHONY: help deps build build-debug run test fuzz fuzz-smoke bench check-config clean
+.PHONY: help deps test-deps build build-debug run test fuzz fuzz-smoke bench check-config clean
 
 help:
 	@echo "make run     install missing packages, build release, run 'streetsense demo' (dashboard URL printed)"
@@ -20,8 +24,10 @@ help:
 	@echo "make bench   release benchmarks (publish → SSE alert latency at 10 000 msg/s)"
 
 # Installs only what is missing; apt-get update runs only when something must be installed.
-deps:
-	@missing=""; for p in $(DEBIAN_PACKAGES); do \
+deps: PACKAGES = $(DEBIAN_PACKAGES)
+test-deps: PACKAGES = $(DEBIAN_PACKAGES) $(TEST_PACKAGES)
+deps test-deps:
+	@missing=""; for p in $(PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -50,7 +56,7 @@ fuzz-smoke:
 
 # On failure, the failed tests and their issues are repeated after the run (CI shows only the end of the
 # output), followed by the run's own summary line, so the summary stays the last line either way.
-test: deps fuzz-smoke
+test: test-deps fuzz-smoke
 	$(SWIFT) build --build-tests
 	@mkdir -p .build; set -o pipefail; \
 	if $(SWIFT) test --skip-build 2>&1 | tee .build/test-output.log; then exit 0; fi; \

@@ -11,16 +11,23 @@ public struct HTTPSettings: Sendable, Hashable {
     public var tokensFile: String?
     /// Whether GET requests are served without a token.
     public var publicReads: Bool
+    /// The folder of the dashboard's static files (`dashboards/web`), resolved against the configuration file's
+    /// folder; nil: the service looks in the usual places (see `DashboardRoutes.defaultDashboardDirectory`).
+    public var dashboardDirectory: String?
+    /// The folder holding the Leaflet and Chart.js libraries (`leaflet/`, `chart.js/`) the dashboard loads.
+    public var javascriptDirectory: String
 
     public init(
         listen: String = "127.0.0.1:8080", host: String = "127.0.0.1", port: Int = 8080, tokensFile: String? = nil,
-        publicReads: Bool = true
+        publicReads: Bool = true, dashboardDirectory: String? = nil, javascriptDirectory: String = "/usr/share/javascript"
     ) {
         self.listen = listen
         self.host = host
         self.port = port
         self.tokensFile = tokensFile
         self.publicReads = publicReads
+        self.dashboardDirectory = dashboardDirectory
+        self.javascriptDirectory = javascriptDirectory
     }
 }
 
@@ -40,6 +47,8 @@ extension HTTPSettings {
         }
         tokensFile = context.existingFile("tokens_file", of: reader)
         publicReads = reader.value("public_reads", .bool, default: tokensFile == nil)
+        dashboardDirectory = context.existingDirectory("dashboard_dir", of: reader)
+        if let given = reader.optional("javascript_dir", .string) { javascriptDirectory = context.resolve(given) }
         reader.reportUnknownKeys()
     }
 }

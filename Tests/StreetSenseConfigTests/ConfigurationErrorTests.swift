@@ -43,7 +43,7 @@ struct ConfigurationErrorTests {
                 """)
         #expect(
             errors == [
-                "\(fixture.path("streetsense.yaml")):4: http.colour: unknown key (expected one of: listen, tokens_file, public_reads)"
+                "\(fixture.path("streetsense.yaml")):4: http.colour: unknown key (expected one of: listen, tokens_file, public_reads, dashboard_dir, javascript_dir)"
             ])
     }
 
