@@ -16,8 +16,9 @@ import Synchronization
 /// A real mosquitto, the real service (same `StreetSenseService` as production, SQLite in a temporary folder),
 /// one SSE client on `/api/v1/alerts/stream`, and one plain libmosquitto subscriber (TCP_NODELAY, QoS 1, like
 /// the service's) on the probe topics only. A publisher thread sends `rate` QoS 1 messages per second, paced in
-/// 1 ms slots: people counts from 200 cameras, and `probesPerSecond` of them are an SDS011 error code (PM2.5
-/// 999.9) from an air station that has no alert yet, which raises a `sensor_faulty` alert at once. For each
+/// 1 ms slots (``PublisherPacing``): people counts from 200 cameras, and `probesPerSecond` of them, through a
+/// client of their own, are an SDS011 error code (PM2.5 999.9) from an air station that has no alert yet,
+/// which raises a `sensor_faulty` alert at once. For each
 /// probe it records, on the same monotonic clock:
 ///
 /// - sent: right before the probe's `publish` call;
@@ -33,6 +34,8 @@ struct AlertLatencyBenchmark {
     var probesPerSecond = 200
     var seconds = 20
     var warmUpSeconds = 2
+    /// Load messages the broker may leave unacknowledged before the load waits (0: open loop, never waits).
+    var window = 1000
 
     struct Result {
         var probesMeasured: Int
@@ -57,6 +60,7 @@ struct AlertLatencyBenchmark {
         var lateSlots: Int
         var totalSlots: Int
         var maximumUnacknowledged: Int
+        var heldBack: Int
         /// From the last publish call until the broker had acknowledged every message.
         var acknowledgementLag: Duration
         var messagesProcessed: Int
@@ -135,12 +139,18 @@ struct AlertLatencyBenchmark {
         try await reference.waitUntilConnected(timeout: .seconds(10))
         try await reference.waitForSubscriptions(timeout: .seconds(10))
 
-        var publisherConfiguration = broker.clientConfiguration(clientID: "bench-publisher", cleanSession: true, protocolVersion: .v5)
+        var publisherConfiguration = broker.clientConfiguration(clientID: "bench-load", cleanSession: true, protocolVersion: .v5)
         publisherConfiguration.maxInflightMessages = 1000
         publisherConfiguration.tcpNoDelay = true
         let publisher = try MosquittoClient(configuration: publisherConfiguration)
         try publisher.start()
         try await publisher.waitUntilConnected(timeout: .seconds(10))
+        var probeConfiguration = broker.clientConfiguration(clientID: "bench-probes", cleanSession: true, protocolVersion: .v5)
+        probeConfiguration.maxInflightMessages = 1000
+        probeConfiguration.tcpNoDelay = true
+        let probePublisher = try MosquittoClient(configuration: probeConfiguration)
+        try probePublisher.start()
+        try await probePublisher.waitUntilConnected(timeout: .seconds(10))
         // Let the SSE subscription and the first snapshots settle.
         try await Task.sleep(for: .milliseconds(500))
 
@@ -150,15 +160,16 @@ struct AlertLatencyBenchmark {
         let loadBefore = Self.loadAverage()
         let pacing = PublisherPacing(
             rate: rate, probesPerSecond: probesPerSecond, seconds: seconds + warmUpSeconds, warmUpSeconds: warmUpSeconds,
-            cameras: cameras.count, probes: probeCount)
-        let outcome = try await pacing.run(publisher)
+            cameras: cameras.count, probes: probeCount, window: window)
+        let outcome = try await pacing.run(load: publisher, probes: probePublisher)
         let publishingEnded = ContinuousClock.now
         try await publisher.waitForAcknowledgements(timeout: .seconds(60))
+        try await probePublisher.waitForAcknowledgements(timeout: .seconds(60))
         let acknowledgementLag = publishingEnded.duration(to: .now)
         let loadAfter = Self.loadAverage()
 
         // Drain: every probe through every path (or a timeout, which the report shows as missing samples).
-        let drainDeadline = ContinuousClock.now + .seconds(20)
+        let drainDeadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < drainDeadline {
             let done = stream.receivedCount >= probeCount && referenceSeen.count >= probeCount
                 && poller.committed.count >= probeCount
@@ -168,6 +179,7 @@ struct AlertLatencyBenchmark {
         }
         poller.stop()
         publisher.stop()
+        probePublisher.stop()
         reference.stop()
         stream.stop()
         subscription.cancel()
@@ -207,7 +219,7 @@ struct AlertLatencyBenchmark {
             sseStage: LatencySamples(sseStage), serviceStage: LatencySamples(serviceStage), commits: LatencySamples(Array(poller.commitDurations.all.values)),
             batchesCommitted: batchesCommitted, messagesSent: outcome.messagesSent, elapsed: outcome.elapsed,
             measuredMessages: outcome.measuredMessages, measuredElapsed: outcome.measuredElapsed, lateSlots: outcome.lateSlots,
-            totalSlots: outcome.totalSlots, maximumUnacknowledged: outcome.maximumUnacknowledged,
+            totalSlots: outcome.totalSlots, maximumUnacknowledged: outcome.maximumUnacknowledged, heldBack: outcome.heldBack,
             acknowledgementLag: acknowledgementLag, messagesProcessed: processed, loadAverageBefore: loadBefore, loadAverageAfter: loadAfter)
     }
 
@@ -224,9 +236,15 @@ struct AlertLatencyBenchmark {
     }
 }
 
-/// The publisher's thread: `rate` messages per second in 1 ms slots, one probe every `1000 / probesPerSecond`
-/// slots in the middle of its slot. A slot that starts late is caught up at once (the rate is kept; the
-/// number of late slots is reported).
+/// The publishers' thread: `rate` messages per second in 1 ms slots, of which `probesPerSecond` are probes,
+/// one every `1000 / probesPerSecond` slots in the middle of its slot's load. A slot that starts late is caught
+/// up at once (the number of late slots is reported).
+///
+/// Probes go through a client of their own, so a probe never waits in the load client's queue. The load is
+/// closed-loop when `window` > 0: a load message is sent only while fewer than `window` are unacknowledged by
+/// the broker, otherwise it stays due for a later slot. A broker that cannot keep up then slows the load
+/// (the achieved rate says by how much) instead of piling it up in the publishing client, where it would be
+/// measured as the broker's latency.
 struct PublisherPacing: Sendable {
     let rate: Int
     let probesPerSecond: Int
@@ -234,6 +252,7 @@ struct PublisherPacing: Sendable {
     let warmUpSeconds: Int
     let cameras: Int
     let probes: Int
+    let window: Int
 
     struct Outcome: Sendable {
         /// Per probe, the instant right before its `publish` call.
@@ -245,16 +264,17 @@ struct PublisherPacing: Sendable {
         var measuredElapsed: Duration
         var lateSlots: Int
         var totalSlots: Int
-        /// The most QoS 1 publishes the broker had not acknowledged yet, sampled once per slot: a backlog
-        /// in the publishing client (its in-flight window) rather than in the broker or the subscribers.
+        /// The most load messages the broker had not acknowledged yet, sampled once per slot.
         var maximumUnacknowledged: Int
+        /// Load messages that were due by the end but never sent (the window was full).
+        var heldBack: Int
     }
 
-    func run(_ publisher: MosquittoClient) async throws -> Outcome {
+    func run(load: MosquittoClient, probes probeClient: MosquittoClient) async throws -> Outcome {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Outcome, any Error>) in
             let thread = Thread {
                 do {
-                    continuation.resume(returning: try publish(publisher))
+                    continuation.resume(returning: try publish(load: load, probes: probeClient))
                 } catch {
                     continuation.resume(throwing: error)
                 }
@@ -264,14 +284,27 @@ struct PublisherPacing: Sendable {
         }
     }
 
-    private func publish(_ publisher: MosquittoClient) throws -> Outcome {
+    private func publish(load: MosquittoClient, probes probeClient: MosquittoClient) throws -> Outcome {
         let clock = ContinuousClock()
         let totalSlots = seconds * 1000
         let warmUpSlots = warmUpSeconds * 1000
         let probeEvery = max(1, 1000 / probesPerSecond)
+        let loadRate = Int64(rate - probesPerSecond)
         var probeSentAt = [ContinuousClock.Instant?](repeating: nil, count: probes)
-        var sent = 0, probe = 0, lateSlots = 0, sentAtWarmUpEnd = 0, maximumUnacknowledged = 0
+        var loadSent = 0, probe = 0, lateSlots = 0, sentAtWarmUpEnd = 0, maximumUnacknowledged = 0, loadDue = 0
         var warmUpEnd = clock.now
+        var t = ""
+
+        func sendLoad(_ count: Int, slot: Int) throws {
+            for k in 0..<count {
+                if window > 0 && load.unacknowledgedPublishCount >= window { return }
+                let camera = loadSent % cameras
+                let payload = Array(#"{"t": \#(t), "people": \#(100 + (slot + k) % 50)}"#.utf8)
+                _ = try load.publish(topic: "streetsense/v1/readings/bench/cam-\(camera)", payload: payload, qos: .atLeastOnce)
+                loadSent += 1
+            }
+        }
+
         let start = clock.now
         for slot in 0..<totalSlots {
             let slotStart = start + .milliseconds(slot)
@@ -286,34 +319,29 @@ struct PublisherPacing: Sendable {
             }
             if slot == warmUpSlots {
                 warmUpEnd = clock.now
-                sentAtWarmUpEnd = sent
+                sentAtWarmUpEnd = loadSent + probe
             }
-            maximumUnacknowledged = max(maximumUnacknowledged, publisher.unacknowledgedPublishCount)
-            let due = Int(Int64(rate) * Int64(slot + 1) / 1000)
-            let count = due - sent
-            let t = String(format: "%.3f", Date().timeIntervalSince1970)
-            let probeSlot = slot % probeEvery == 0 && probe < probes
-            for k in 0..<count {
-                if probeSlot && k == count / 2 {
-                    let payload = Array(#"{"t": \#(t), "pm2_5": 999.9}"#.utf8)
-                    let topic = "streetsense/v1/readings/probe/air-\(probe)"
-                    let sentAt = clock.now
-                    _ = try publisher.publish(topic: topic, payload: payload, qos: .atLeastOnce)
-                    probeSentAt[probe] = sentAt
-                    probe += 1
-                } else {
-                    let camera = sent % cameras
-                    let payload = Array(#"{"t": \#(t), "people": \#(100 + (slot + k) % 50)}"#.utf8)
-                    _ = try publisher.publish(topic: "streetsense/v1/readings/bench/cam-\(camera)", payload: payload, qos: .atLeastOnce)
-                }
-                sent += 1
+            maximumUnacknowledged = max(maximumUnacknowledged, load.unacknowledgedPublishCount)
+            t = String(format: "%.3f", Date().timeIntervalSince1970)
+            loadDue = Int(loadRate * Int64(slot + 1) / 1000)
+            let first = (loadDue - loadSent) / 2
+            try sendLoad(first, slot: slot)
+            if slot % probeEvery == 0 && probe < probes {
+                let payload = Array(#"{"t": \#(t), "pm2_5": 999.9}"#.utf8)
+                let topic = "streetsense/v1/readings/probe/air-\(probe)"
+                let sentAt = clock.now
+                _ = try probeClient.publish(topic: topic, payload: payload, qos: .atLeastOnce)
+                probeSentAt[probe] = sentAt
+                probe += 1
             }
+            try sendLoad(loadDue - loadSent, slot: slot)
         }
         let end = clock.now
+        let sent = loadSent + probe
         return Outcome(
             probeSentAt: probeSentAt, messagesSent: sent, elapsed: start.duration(to: end), measuredMessages: sent - sentAtWarmUpEnd,
             measuredElapsed: warmUpEnd.duration(to: end), lateSlots: lateSlots, totalSlots: totalSlots,
-            maximumUnacknowledged: maximumUnacknowledged)
+            maximumUnacknowledged: maximumUnacknowledged, heldBack: loadDue - loadSent)
     }
 }
 

@@ -1,6 +1,6 @@
 import Foundation
 
-/// `streetsense-bench alert-latency [--rate N] [--probes N] [--seconds N]`: end-to-end benchmarks that need
+/// `streetsense-bench alert-latency [--rate N] [--probes N] [--seconds N] [--window N]`: end-to-end benchmarks that need
 /// the whole service (a real broker, SQLite, HTTP); `make bench` runs them in release mode.
 let arguments = Array(CommandLine.arguments.dropFirst())
 
@@ -51,7 +51,8 @@ case "alert-latency":
     benchmark.rate = option("--rate", default: 10_000)
     benchmark.probesPerSecond = option("--probes", default: 200)
     benchmark.seconds = option("--seconds", default: 20)
-    print("streetsense-bench alert-latency --rate \(benchmark.rate) --probes \(benchmark.probesPerSecond) --seconds \(benchmark.seconds)")
+    benchmark.window = option("--window", default: 1000)
+    print("streetsense-bench alert-latency --rate \(benchmark.rate) --probes \(benchmark.probesPerSecond) --seconds \(benchmark.seconds) --window \(benchmark.window)")
     print("machine: \(machineDescription()); \(mosquittoVersion())")
     let started = Date()
     let r = try await benchmark.run()
@@ -62,8 +63,10 @@ case "alert-latency":
         r.messagesSent, seconds(r.elapsed), Double(r.messagesSent) / seconds(r.elapsed), benchmark.warmUpSeconds,
         Double(r.measuredMessages) / seconds(r.measuredElapsed), r.messagesProcessed, r.messagesSent - r.messagesProcessed))
     print("publisher slots (1 ms) that started over 1 ms late and were caught up: \(r.lateSlots) of \(r.totalSlots)")
-    print("publisher: at most \(r.maximumUnacknowledged) QoS 1 messages unacknowledged (in-flight window 1000); "
-        + "the broker acknowledged the last one \(formatMilliseconds(r.acknowledgementLag)) ms after the last publish call")
+    print("load client: at most \(r.maximumUnacknowledged) QoS 1 messages unacknowledged"
+        + (benchmark.window > 0 ? " (closed loop: it waits at \(benchmark.window))" : " (open loop)")
+        + "; \(r.heldBack) due messages never sent; the broker acknowledged the last one "
+        + "\(formatMilliseconds(r.acknowledgementLag)) ms after the last publish call")
     print("probes measured: \(r.probesMeasured) (exact percentiles over all samples, nearest rank)")
     print("")
     print("| latency (ms) | samples | p50 | p90 | p99 | p99.9 | max |")
@@ -87,6 +90,6 @@ case "alert-latency":
         exit(1)
     }
 default:
-    print("usage: streetsense-bench alert-latency [--rate 10000] [--probes 200] [--seconds 20]")
+    print("usage: streetsense-bench alert-latency [--rate 10000] [--probes 200] [--seconds 20] [--window 1000 (0: open loop)]")
     exit(2)
 }
