@@ -18,8 +18,7 @@ import Synchronization
 /// the service's) on the probe topics only. A publisher thread sends `rate` QoS 1 messages per second, paced in
 /// 1 ms slots (``PublisherPacing``): people counts from 200 cameras, and `probesPerSecond` of them, through a
 /// client of their own, are an SDS011 error code (PM2.5 999.9) from an air station that has no alert yet,
-/// which raises a `sensor_faulty` alert at once. For each
-/// probe it records, on the same monotonic clock:
+/// which raises a `sensor_faulty` alert at once. For each probe it records, on the same monotonic clock:
 ///
 /// - sent: right before the probe's `publish` call;
 /// - reference: when the plain subscriber's message callback runs (libmosquitto's network thread);
