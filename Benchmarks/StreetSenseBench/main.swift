@@ -52,14 +52,17 @@ case "alert-latency":
     benchmark.probesPerSecond = option("--probes", default: 200)
     benchmark.seconds = option("--seconds", default: 20)
     benchmark.window = option("--window", default: 1000)
-    print("streetsense-bench alert-latency --rate \(benchmark.rate) --probes \(benchmark.probesPerSecond) --seconds \(benchmark.seconds) --window \(benchmark.window)")
+    print("streetsense-bench alert-latency --rate \(benchmark.rate) --probes \(benchmark.probesPerSecond) "
+        + "--seconds \(benchmark.seconds) --window \(benchmark.window)")
     print("machine: \(machineDescription()); \(mosquittoVersion())")
     let started = Date()
     let r = try await benchmark.run()
     let seconds = { (d: Duration) in Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
-    print("started \(ISO8601DateFormatter().string(from: started)); load average (1/5/15 min) before \(r.loadAverageBefore), after \(r.loadAverageAfter)")
+    print("started \(ISO8601DateFormatter().string(from: started)); "
+        + "load average (1/5/15 min) before \(r.loadAverageBefore), after \(r.loadAverageAfter)")
     print(String(
-        format: "offered load: %ld QoS 1 messages in %.2f s = %.0f msg/s (after the %ld s warm-up: %.0f msg/s); processed by the service: %ld (%ld missing)",
+        format: "offered load: %ld QoS 1 messages in %.2f s = %.0f msg/s (after the %ld s warm-up: %.0f msg/s); "
+            + "processed by the service: %ld (%ld missing)",
         r.messagesSent, seconds(r.elapsed), Double(r.messagesSent) / seconds(r.elapsed), benchmark.warmUpSeconds,
         Double(r.measuredMessages) / seconds(r.measuredElapsed), r.messagesProcessed, r.messagesSent - r.messagesProcessed))
     print("publisher slots (1 ms) that started over 1 ms late and were caught up: \(r.lateSlots) of \(r.totalSlots)")
@@ -80,13 +83,15 @@ case "alert-latency":
     print(row("stage: feed → SSE (SSE handler, JSON, HTTP write, client read)", r.sseStage))
     print(row("store commit duration (writer's own timing, \(r.batchesCommitted) batches)", r.commits))
     print("")
-    print("SSE / reference: p50 \(ratio(r.sse.percentile(50), r.reference.percentile(50))), p99 \(ratio(r.sse.percentile(99), r.reference.percentile(99)))")
+    print("SSE / reference: p50 \(ratio(r.sse.percentile(50), r.reference.percentile(50))), "
+        + "p99 \(ratio(r.sse.percentile(99), r.reference.percentile(99)))")
     let target: Duration = benchmark.rate <= 10_000 ? .milliseconds(2) : .milliseconds(5)
     if let p99 = r.sse.percentile(99) {
         print("DESIGN §9 target p99 < \(formatMilliseconds(target)) ms: \(p99 < target ? "met" : "MISSED") (\(formatMilliseconds(p99)) ms)")
     }
     if r.sse.count < r.probesMeasured || r.messagesProcessed < r.messagesSent {
-        print("INCOMPLETE: \(r.probesMeasured - r.sse.count) probes never reached the SSE client; \(r.messagesSent - r.messagesProcessed) messages not processed")
+        print("INCOMPLETE: \(r.probesMeasured - r.sse.count) probes never reached the SSE client; "
+            + "\(r.messagesSent - r.messagesProcessed) messages not processed")
         exit(1)
     }
 default:
