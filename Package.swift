@@ -197,7 +197,8 @@ let package = Package(
         .executableTarget(
             name: "streetsense-bench",
             dependencies: [
-                "StreetSenseApp", "StreetSenseConfig", "StreetSenseCore", "StreetSensePipeline", "Mosquitto", "MosquittoBroker",
+                "StreetSenseApp", "StreetSenseConfig", "StreetSenseCore", "StreetSenseAlerts", "StreetSensePipeline", "StreetSenseStore",
+                "Mosquitto", "MosquittoBroker",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/StreetSenseBench",

@@ -1,6 +1,6 @@
 import Foundation
 
-/// `streetsense-bench alert-latency [--rate N] [--probes N] [--seconds N]`: end-to-end benchmarks that need
+/// `streetsense-bench alert-latency [--rate N] [--probes N] [--seconds N] [--window N]`: end-to-end benchmarks that need
 /// the whole service (a real broker, SQLite, HTTP); `make bench` runs them in release mode.
 let arguments = Array(CommandLine.arguments.dropFirst())
 
@@ -9,32 +9,92 @@ func option(_ name: String, default value: Int) -> Int {
     return parsed
 }
 
-func percentile(_ sorted: [Duration], _ p: Double) -> Duration {
-    guard !sorted.isEmpty else { return .zero }
-    let rank = Int((p / 100 * Double(sorted.count)).rounded(.up)) - 1
-    return sorted[min(max(rank, 0), sorted.count - 1)]
+/// The machine, as BENCHMARKS.md records it.
+func machineDescription() -> String {
+    let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+    let model = cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }
+        .map { $0.split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "?" } ?? "?"
+    let meminfo = (try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8)) ?? ""
+    let memory = meminfo.split(separator: "\n").first { $0.hasPrefix("MemTotal") }
+        .flatMap { Int($0.split(separator: " ").dropFirst().first ?? "") }
+        .map { String(format: "%.1f GiB", Double($0) / 1_048_576) } ?? "?"
+    return "\(ProcessInfo.processInfo.activeProcessorCount) cores (\(model)), \(memory) memory"
 }
 
-func milliseconds(_ d: Duration) -> String {
-    String(format: "%.3f", Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15)
+/// The first line `mosquitto -h` prints (`mosquitto version 2.0.11`).
+func mosquittoVersion() -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/sbin/mosquitto")
+    process.arguments = ["-h"]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    guard (try? process.run()) != nil else { return "mosquitto: not found" }
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return String(decoding: data, as: UTF8.self).split(separator: "\n").first.map(String.init) ?? "?"
+}
+
+func row(_ name: String, _ samples: LatencySamples) -> String {
+    "| \(name) | \(samples.count) | \(formatMilliseconds(samples.percentile(50))) | \(formatMilliseconds(samples.percentile(90))) | "
+        + "\(formatMilliseconds(samples.percentile(99))) | \(formatMilliseconds(samples.percentile(99.9))) | \(formatMilliseconds(samples.maximum)) |"
+}
+
+func ratio(_ a: Duration?, _ b: Duration?) -> String {
+    guard let a, let b, b > .zero else { return "-" }
+    return String(format: "%.1f×", a.milliseconds / b.milliseconds)
 }
 
 switch arguments.first {
 case "alert-latency":
     var benchmark = AlertLatencyBenchmark()
     benchmark.rate = option("--rate", default: 10_000)
-    benchmark.probesPerSecond = option("--probes", default: 100)
+    benchmark.probesPerSecond = option("--probes", default: 200)
     benchmark.seconds = option("--seconds", default: 20)
-    let result = try await benchmark.run()
-    let l = result.latencies
-    let rate = Double(result.messagesSent) / (Double(result.elapsed.components.seconds) + Double(result.elapsed.components.attoseconds) / 1e18)
-    print("alert publish → SSE latency, \(l.count) of \(result.probesSent) probes received")
-    print("offered load: \(result.messagesSent) messages in \(milliseconds(result.elapsed)) ms = \(Int(rate)) msg/s; processed by the service: \(result.messagesProcessed)")
-    print("| p50 | p90 | p99 | p99.9 | max |")
-    print("|---|---|---|---|---|")
-    print("| \(milliseconds(percentile(l, 50))) ms | \(milliseconds(percentile(l, 90))) ms | \(milliseconds(percentile(l, 99))) ms | \(milliseconds(percentile(l, 99.9))) ms | \(milliseconds(l.last ?? .zero)) ms |")
-    if l.count < result.probesSent { exit(1) }
+    benchmark.window = option("--window", default: 1000)
+    print("streetsense-bench alert-latency --rate \(benchmark.rate) --probes \(benchmark.probesPerSecond) "
+        + "--seconds \(benchmark.seconds) --window \(benchmark.window)")
+    print("machine: \(machineDescription()); \(mosquittoVersion())")
+    let started = Date()
+    let r = try await benchmark.run()
+    let seconds = { (d: Duration) in Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
+    print("started \(ISO8601DateFormatter().string(from: started)); "
+        + "load average (1/5/15 min) before \(r.loadAverageBefore), after \(r.loadAverageAfter)")
+    print(String(
+        format: "offered load: %ld QoS 1 messages in %.2f s = %.0f msg/s (after the %ld s warm-up: %.0f msg/s); "
+            + "processed by the service: %ld (%ld missing)",
+        r.messagesSent, seconds(r.elapsed), Double(r.messagesSent) / seconds(r.elapsed), benchmark.warmUpSeconds,
+        Double(r.measuredMessages) / seconds(r.measuredElapsed), r.messagesProcessed, r.messagesSent - r.messagesProcessed))
+    print("publisher slots (1 ms) that started over 1 ms late and were caught up: \(r.lateSlots) of \(r.totalSlots)")
+    print("load client: at most \(r.maximumUnacknowledged) QoS 1 messages unacknowledged"
+        + (benchmark.window > 0 ? " (closed loop: it waits at \(benchmark.window))" : " (open loop)")
+        + "; \(r.heldBack) due messages never sent; the broker acknowledged the last one "
+        + "\(formatMilliseconds(r.acknowledgementLag)) ms after the last publish call")
+    print("probes measured: \(r.probesMeasured) (exact percentiles over all samples, nearest rank)")
+    print("")
+    print("| latency (ms) | samples | p50 | p90 | p99 | p99.9 | max |")
+    print("|---|---|---|---|---|---|---|")
+    print(row("publish → plain MQTT subscriber (broker-only reference)", r.reference))
+    print(row("publish → service's alert feed (in-process reader task)", r.feed))
+    print(row("**publish → SSE event read by the client**", r.sse))
+    print(row("publish → alert event committed in SQLite (1 ms polling)", r.committed))
+    print(row("service's own part: reference → SSE, per probe", r.serviceStage))
+    print(row("stage: reference → feed (ingest, pipeline, feed)", r.pipelineStage))
+    print(row("stage: feed → SSE (SSE handler, JSON, HTTP write, client read)", r.sseStage))
+    print(row("store commit duration (writer's own timing, \(r.batchesCommitted) batches)", r.commits))
+    print("")
+    print("SSE / reference: p50 \(ratio(r.sse.percentile(50), r.reference.percentile(50))), "
+        + "p99 \(ratio(r.sse.percentile(99), r.reference.percentile(99)))")
+    let target: Duration = benchmark.rate <= 10_000 ? .milliseconds(2) : .milliseconds(5)
+    if let p99 = r.sse.percentile(99) {
+        print("DESIGN §9 target p99 < \(formatMilliseconds(target)) ms: \(p99 < target ? "met" : "MISSED") (\(formatMilliseconds(p99)) ms)")
+    }
+    if r.sse.count < r.probesMeasured || r.messagesProcessed < r.messagesSent {
+        print("INCOMPLETE: \(r.probesMeasured - r.sse.count) probes never reached the SSE client; "
+            + "\(r.messagesSent - r.messagesProcessed) messages not processed")
+        exit(1)
+    }
 default:
-    print("usage: streetsense-bench alert-latency [--rate 10000] [--probes 100] [--seconds 20]")
+    print("usage: streetsense-bench alert-latency [--rate 10000] [--probes 200] [--seconds 20] [--window 1000 (0: open loop)]")
     exit(2)
 }

@@ -45,7 +45,7 @@ public final class LocalBroker: Sendable {
             maxQueuedMessages: Int? = nil,
             tls: TLSListener? = nil,
             extraConfiguration: [String] = [],
-            startupTimeout: Duration = .seconds(5)
+            startupTimeout: Duration = .seconds(30)
         ) {
             self.persistence = persistence
             self.autosaveIntervalSeconds = autosaveIntervalSeconds

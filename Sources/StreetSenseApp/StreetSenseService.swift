@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import Hummingbird
 import Logging
 import NIOCore
@@ -144,7 +145,17 @@ public final class StreetSenseService: Sendable {
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(bytes: self.metrics.exposition(self.vitals()))))
         }
-        StatusPage(snapshots: snapshots).add(to: router)
+        let dashboardDirectory = configuration.http.dashboardDirectory ?? DashboardRoutes.defaultDashboardDirectory()
+        if dashboardDirectory == nil {
+            logger.warning("the dashboard files were not found; set http.dashboard_dir to the folder of dashboards/web")
+        }
+        let javascript = configuration.http.javascriptDirectory
+        for library in DashboardRoutes.vendorLibraries where !FileManager.default.fileExists(atPath: "\(javascript)/\(library)") {
+            logger.warning(
+                "a JavaScript library of the dashboard is missing (Debian: libjs-leaflet, libjs-chart.js)",
+                metadata: ["folder": "\(javascript)/\(library)"])
+        }
+        DashboardRoutes(dashboardDirectory: dashboardDirectory, javascriptDirectory: javascript).add(to: router)
         let app = Application(
             router: router,
             configuration: .init(address: .hostname(configuration.http.host, port: configuration.http.port), serverName: "StreetSense"),

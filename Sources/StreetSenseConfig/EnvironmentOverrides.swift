@@ -17,7 +17,7 @@ public enum EnvironmentOverrides {
             "mqtt.protocol", "mqtt.session_expiry_s", "mqtt.keepalive_s",
             "store.sqlite_path", "store.raw_retention_days", "store.rollup_retention_days", "store.batch_max_rows",
             "store.batch_max_ms", "store.rejects_max_rows",
-            "http.listen", "http.tokens_file", "http.public_reads",
+            "http.listen", "http.tokens_file", "http.public_reads", "http.dashboard_dir", "http.javascript_dir",
             "pipeline.allowed_lateness_s", "pipeline.max_future_skew_s", "pipeline.max_payload_bytes",
             "pipeline.snapshot_interval_ms", "pipeline.queue_capacity", "pipeline.clock",
             "zones_file",

@@ -12,6 +12,11 @@ public struct HTTPSettings: Sendable, Hashable {
     public var tokensFile: String?
     /// Whether GET requests are served without a token.
     public var publicReads: Bool
+    /// The folder of the dashboard's static files (`dashboards/web`), resolved against the configuration file's
+    /// folder; nil: the service looks in the usual places (see `DashboardRoutes.defaultDashboardDirectory`).
+    public var dashboardDirectory: String?
+    /// The folder holding the Leaflet and Chart.js libraries (`leaflet/`, `chart.js/`) the dashboard loads.
+    public var javascriptDirectory: String
     /// The token bucket of each client (`http.rate_limit`); nil turns rate limiting off.
     public var rateLimit: RateLimit?
     /// The browser origins allowed to call the API from another site (`http.cors_allowed_origins`); empty: no CORS.
@@ -34,14 +39,16 @@ public struct HTTPSettings: Sendable, Hashable {
 
     public init(
         listen: String = "127.0.0.1:8080", host: String = "127.0.0.1", port: Int = 8080, tokensFile: String? = nil,
-        publicReads: Bool = true, rateLimit: RateLimit? = RateLimit(), corsAllowedOrigins: [String] = [], maxBodyBytes: Int = 16 * 1024,
-        maxURIBytes: Int = 4096
+        publicReads: Bool = true, dashboardDirectory: String? = nil, javascriptDirectory: String = "/usr/share/javascript",
+        rateLimit: RateLimit? = RateLimit(), corsAllowedOrigins: [String] = [], maxBodyBytes: Int = 16 * 1024, maxURIBytes: Int = 4096
     ) {
         self.listen = listen
         self.host = host
         self.port = port
         self.tokensFile = tokensFile
         self.publicReads = publicReads
+        self.dashboardDirectory = dashboardDirectory
+        self.javascriptDirectory = javascriptDirectory
         self.rateLimit = rateLimit
         self.corsAllowedOrigins = corsAllowedOrigins
         self.maxBodyBytes = maxBodyBytes
@@ -84,6 +91,8 @@ extension HTTPSettings {
         }
         tokensFile = context.existingFile("tokens_file", of: reader)
         publicReads = reader.value("public_reads", .bool, default: tokensFile == nil)
+        dashboardDirectory = context.existingDirectory("dashboard_dir", of: reader)
+        if let given = reader.optional("javascript_dir", .string) { javascriptDirectory = context.resolve(given) }
         if let entry = reader.entry("rate_limit") {
             // `rate_limit: off` (or false) turns rate limiting off; a mapping sets the bucket.
             if case .scalar(let text, true) = entry.value.content, ["off", "false", "no"].contains(text.lowercased()) {

@@ -35,6 +35,19 @@ struct LoadContext {
         return path
     }
 
+    /// Resolves the folder named by `key` of `reader` and reports it if it is missing or not a folder.
+    func existingDirectory(_ key: String, of reader: MappingReader) -> String? {
+        guard let given = reader.optional(key, .string) else { return nil }
+        let path = resolve(given)
+        var isDirectory: ObjCBool = false
+        if !FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+            log.error(at: reader.valueOrigin(key), key: reader.keyPath(key), "folder not found: \(path)")
+        } else if !isDirectory.boolValue {
+            log.error(at: reader.valueOrigin(key), key: reader.keyPath(key), "is a file, not a folder: \(path)")
+        }
+        return path
+    }
+
     /// Why `path` cannot be read as a file, or nil if it can.
     static func fileProblem(_ path: String) -> String? {
         var isDirectory: ObjCBool = false

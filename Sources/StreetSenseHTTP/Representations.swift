@@ -27,6 +27,14 @@ extension JSONWriter {
             json.member("id", zone.definition.id)
             json.member("name", zone.definition.name)
             json.member("area_m2", zone.definition.areaM2)
+            json.key("geometry")
+            json.polygon(zone.definition.polygon)
+            json.key("density_levels")
+            json.object { json in
+                json.member("elevated", zone.definition.levels.elevated)
+                json.member("high", zone.definition.levels.high)
+                json.member("critical", zone.definition.levels.critical)
+            }
             json.member("people", zone.people)
             json.member("density_ppm2", zone.densityPPM2)
             json.member("level", zone.level.rawValue)
@@ -75,6 +83,24 @@ extension JSONWriter {
         }
     }
 
+    /// A GeoJSON `Polygon` with one ring of [longitude, latitude] positions, or `null` for an empty ring.
+    mutating func polygon(_ ring: [[Double]]) {
+        guard !ring.isEmpty else { return null() }
+        object { json in
+            json.member("type", "Polygon")
+            json.key("coordinates")
+            json.array { json in
+                json.array { json in
+                    for position in ring {
+                        json.array { json in
+                            for coordinate in position { json.number(coordinate) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// The fields a sensor's list entry and its detail share.
     private mutating func sensorSummaryMembers(_ sensor: SensorSnapshot) {
         member("pilot", sensor.address.pilot)
@@ -86,9 +112,13 @@ extension JSONWriter {
         member("people", sensor.people)
     }
 
-    /// A sensor in the sensors list.
+    /// A sensor in the sensors list, with its ingest counts.
     mutating func sensorSummary(_ sensor: SensorSnapshot) {
-        object { json in json.sensorSummaryMembers(sensor) }
+        object { json in
+            json.sensorSummaryMembers(sensor)
+            json.key("counts")
+            json.counts(sensor.counts)
+        }
     }
 
     /// One sensor with its configuration, metrics and counts. `zoneArea` is the area of the sensor's zone,

@@ -118,7 +118,9 @@ public final class IngestQueue: @unchecked Sendable {
             spare = r
             recycled = nil
         }
-        let deadline = Date().addingTimeInterval(Double(timeout.wholeMilliseconds) / 1000)
+        // Exact, not whole milliseconds: a caller waiting 0.9 ms for a deadline must not spin until it passes.
+        let (seconds, attoseconds) = timeout.components
+        let deadline = Date().addingTimeInterval(Double(seconds) + Double(attoseconds) / 1e18)
         while filling.isEmpty {
             if closed { return nil }
             if wakeRequested {

@@ -308,7 +308,18 @@ public final class Pipeline {
     public func tick(wallClock: EventTime) {
         if options.followsWallClock { core.advance(to: wallClock) }
         evaluateZoneSamples()
-        if let since = pendingSince, since.duration(to: .now) >= options.storeBatchInterval { flush() }
+        flushIfDue()
+    }
+
+    /// When the store batch being filled must be handed to the writer: `storeBatchInterval` after its first
+    /// row (a reading, a reject, a new sensor or an alert event) was added; nil while it is empty.
+    public var storeBatchDeadline: ContinuousClock.Instant? {
+        pendingSince.map { $0 + options.storeBatchInterval }
+    }
+
+    /// Hands the store batch to the writer if its oldest row has waited `storeBatchInterval` (at `now`).
+    public func flushIfDue(now: ContinuousClock.Instant = .now) {
+        if let deadline = storeBatchDeadline, now >= deadline { flush() }
     }
 
     /// Hands everything pending to the store: readings, rejects, new sensors, flow state and closed rollups.

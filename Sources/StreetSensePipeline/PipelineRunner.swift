@@ -87,7 +87,13 @@ public final class PipelineRunner: @unchecked Sendable {
         var nextTick = ContinuousClock.now + tickInterval
         var nextSnapshot = ContinuousClock.now + pipeline.options.snapshotInterval
         while true {
-            let wait = max(.zero, ContinuousClock.now.duration(to: nextTick))
+            // Sleep until the first of: a message, a command, the next tick, the next snapshot, or the store
+            // batch's deadline. The deadline is its own wake-up, so a batch (an alert event's, say) is handed
+            // to the writer `storeBatchInterval` after its first row whatever the tick interval is and
+            // whether or not more messages arrive.
+            var deadline = min(nextTick, nextSnapshot)
+            if let due = pipeline.storeBatchDeadline { deadline = min(deadline, due) }
+            let wait = max(.zero, ContinuousClock.now.duration(to: deadline))
             if let batch = queue.take(recycling: &recycled, timeout: wait) {
                 pipeline.process(batch)
                 recycled = batch
@@ -100,6 +106,7 @@ public final class PipelineRunner: @unchecked Sendable {
                 pipeline.tick(wallClock: .now)
                 nextTick = now + tickInterval
             }
+            pipeline.flushIfDue(now: now)
             if now >= nextSnapshot {
                 let snapshot = pipeline.snapshot()
                 snapshots.publish(snapshot)

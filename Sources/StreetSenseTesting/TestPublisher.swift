@@ -20,7 +20,7 @@ public final class TestPublisher: Sendable {
         to broker: TestBroker,
         protocolVersion: MosquittoClient.Configuration.ProtocolVersion = .v311,
         maxInflightMessages: Int = 100,
-        timeout: Duration = .seconds(5)
+        timeout: Duration = .seconds(30)
     ) async throws -> TestPublisher {
         var configuration = broker.clientConfiguration(
             clientID: TestBroker.uniqueClientID("publisher"), cleanSession: true, protocolVersion: protocolVersion)
@@ -31,7 +31,7 @@ public final class TestPublisher: Sendable {
     }
 
     /// Connects and waits for the CONNACK.
-    public func start(timeout: Duration = .seconds(5)) async throws {
+    public func start(timeout: Duration = .seconds(30)) async throws {
         try client.start()
         try await client.waitUntilConnected(timeout: timeout)
     }

@@ -51,7 +51,7 @@ public final class TestSubscriber: Sendable {
     }
 
     /// Connects, subscribes to `filters` and waits until the broker confirmed them.
-    public func start(subscribingTo filters: [String], qos: QualityOfService = .atLeastOnce, timeout: Duration = .seconds(5)) async throws {
+    public func start(subscribingTo filters: [String], qos: QualityOfService = .atLeastOnce, timeout: Duration = .seconds(30)) async throws {
         for filter in filters { try client.subscribe(filter, qos: qos) }
         try client.start()
         try await client.waitUntilConnected(timeout: timeout)
@@ -59,7 +59,7 @@ public final class TestSubscriber: Sendable {
     }
 
     /// Connects (resuming the session, if the broker kept one) and waits for the CONNACK.
-    public func start(timeout: Duration = .seconds(5)) async throws {
+    public func start(timeout: Duration = .seconds(30)) async throws {
         try client.start()
         try await client.waitUntilConnected(timeout: timeout)
     }

@@ -24,7 +24,7 @@ extension BrokerTests {
             try await publisher.waitForAcknowledgements()
             #expect(publisher.client.unacknowledgedPublishCount == 0)
             #expect(publisher.client.rejectedPublishCount == expectedRejections)
-            let received = try await subscriber.waitForMessages(count: 1, timeout: .seconds(5))
+            let received = try await subscriber.waitForMessages(count: 1, timeout: .seconds(30))
             #expect(received.map(\.topic) == ["allowed/sensor-1"])
         }
     }

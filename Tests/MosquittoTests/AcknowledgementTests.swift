@@ -46,7 +46,7 @@ extension BrokerTests {
             try await publisher.start()
 
             try await broker.stop()
-            try await waitUntil("the publisher to notice", timeout: .seconds(5)) { !publisher.client.isConnected }
+            try await waitUntil("the publisher to notice", timeout: .seconds(30)) { !publisher.client.isConnected }
             for index in 0..<3 { try publisher.publish(topic: "queued/sensor-1", text: "queued-\(index)") }
             #expect(publisher.client.unacknowledgedPublishCount == 3)
             #expect(throws: MosquittoError.self) { try publisher.client.publish(topic: "queued/qos0", payload: [1], qos: .atMostOnce) }

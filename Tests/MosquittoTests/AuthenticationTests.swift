@@ -22,7 +22,7 @@ extension BrokerTests {
             defer { publisher.stop() }
             try await publisher.start()
             try publisher.publish(topic: "auth/ok", text: "hello")
-            let received = try await subscriber.waitForMessages(count: 1, timeout: .seconds(5))
+            let received = try await subscriber.waitForMessages(count: 1, timeout: .seconds(30))
             #expect(received == [TestSubscriber.Message(topic: "auth/ok", payload: Array("hello".utf8), qos: .atLeastOnce)])
         }
 
@@ -62,9 +62,9 @@ extension BrokerTests {
             let events = ConnectionEventLog()
             let client = try MosquittoClient(configuration: configuration, onConnectionEvent: { events.record($0) })
             try client.start()
-            let event = try await events.waitForEvent("the refusal", timeout: .seconds(5)) { $0.connectFailure != nil }
+            let event = try await events.waitForEvent("the refusal", timeout: .seconds(30)) { $0.connectFailure != nil }
             guard case .connectFailed(let error, let willRetry) = event else { throw WaitTimeout(what: "refusal", timeout: .zero, detail: "\(event)") }
-            try await waitUntil("the broker to log the refusal", timeout: .seconds(5), detail: { broker.log }) {
+            try await waitUntil("the broker to log the refusal", timeout: .seconds(30), detail: { broker.log }) {
                 broker.log.contains("not authorised")
             }
             return (error, willRetry, client)

@@ -39,7 +39,7 @@ extension BrokerTests {
             for index in 0..<50 { try publisher.publish(topic: "restart/sensor-1", text: "after-\(index)") }
             try publisher.publish(topic: "restart/sensor-1", text: "marker-1")
             try await publisher.waitForAcknowledgements()
-            let received = try await subscriber.waitForMessages(count: 51, timeout: .seconds(5))
+            let received = try await subscriber.waitForMessages(count: 51, timeout: .seconds(30))
             let firstSession = received.map { String(decoding: $0.payload, as: UTF8.self) }
             #expect(firstSession == (0..<50).map { "after-\($0)" } + ["marker-1"])
 
@@ -52,7 +52,7 @@ extension BrokerTests {
             try await again.start()
             #expect(again.events.all.first == .connected(sessionPresent: true))
             try publisher.publish(topic: "restart/sensor-1", text: "marker-2")
-            try await waitUntil("marker-2", timeout: .seconds(5), detail: { "\(again.messages)" }) {
+            try await waitUntil("marker-2", timeout: .seconds(30), detail: { "\(again.messages)" }) {
                 again.messages.last.map { String(decoding: $0.payload, as: UTF8.self) } == "marker-2"
             }
             // Rarely, the last PUBACKs of the first connection never leave libmosquitto before `stop()` closes
@@ -73,7 +73,7 @@ extension BrokerTests {
                 onConnectionEvent: { events.record($0) })
             defer { client.stop() }
             try client.start()
-            let failure = try await events.waitForEvent("a connect failure", timeout: .seconds(5)) { $0.connectFailure != nil }
+            let failure = try await events.waitForEvent("a connect failure", timeout: .seconds(30)) { $0.connectFailure != nil }
             guard case .connectFailed(let error, let willRetry) = failure else { Issue.record("not a failure: \(failure)"); return }
             #expect(error.kind == .library)
             #expect(error.message == "Connection refused")

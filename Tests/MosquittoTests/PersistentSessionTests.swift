@@ -37,7 +37,7 @@ extension BrokerTests {
             // A marker published after the reconnect arrives after the queued messages: receiving it proves
             // nothing else is still on its way, so "all N, exactly once" is checked without sleeping.
             try publisher.publish(topic: "persist/sensor-1", text: "marker")
-            let received = try await second.waitForMessages(count: Self.awayCount + 1, timeout: .seconds(5))
+            let received = try await second.waitForMessages(count: Self.awayCount + 1, timeout: .seconds(30))
             #expect(received.count == Self.awayCount + 1)
             #expect(received.map { String(decoding: $0.payload, as: UTF8.self) } == expected + ["marker"])
             #expect(received.allSatisfy { $0.qos == .atLeastOnce })
@@ -65,7 +65,7 @@ extension BrokerTests {
             try await second.start(subscribingTo: ["expiry/#"], qos: .atLeastOnce)
             #expect(second.events.all.first == .connected(sessionPresent: false))
             try publisher.publish(topic: "expiry/sensor-1", text: "marker")
-            let received = try await second.waitForMessages(count: 1, timeout: .seconds(5))
+            let received = try await second.waitForMessages(count: 1, timeout: .seconds(30))
             #expect(received.map { String(decoding: $0.payload, as: UTF8.self) } == ["marker"])
         }
     }

@@ -29,7 +29,7 @@ extension BrokerTests {
             for (index, payload) in Self.payloads.enumerated() {
                 try publisher.publish(topic: "roundtrip/\(index)", payload: payload, qos: qos)
             }
-            let received = try await subscriber.waitForMessages(count: Self.payloads.count, timeout: .seconds(5))
+            let received = try await subscriber.waitForMessages(count: Self.payloads.count, timeout: .seconds(30))
 
             #expect(received.map(\.topic) == Self.payloads.indices.map { "roundtrip/\($0)" })
             #expect(received.map(\.payload) == Self.payloads)
@@ -54,14 +54,14 @@ extension BrokerTests {
             defer { client.stop() }
             try client.subscribe("span/+", qos: .atLeastOnce)
             try client.start()
-            try await client.waitForSubscriptions(timeout: .seconds(5))
+            try await client.waitForSubscriptions(timeout: .seconds(30))
 
             let publisher = try await TestPublisher.connected(to: broker)
             defer { publisher.stop() }
             let big = Self.payloads[5]
             try publisher.publish(topic: "span/a", payload: big)
             try publisher.publish(topic: "span/empty", payload: [])
-            try await waitUntil("two messages", timeout: .seconds(5)) { seen.withLock { $0.count == 2 } }
+            try await waitUntil("two messages", timeout: .seconds(30)) { seen.withLock { $0.count == 2 } }
 
             let results = seen.withLock { $0 }
             let bigSum = big.reduce(0) { $0 + Int($1) }
@@ -82,7 +82,7 @@ extension BrokerTests {
             let subscriber = try TestSubscriber(configuration: broker.clientConfiguration(cleanSession: true))
             defer { subscriber.stop() }
             try await subscriber.start(subscribingTo: ["retained/#"])
-            let received = try await subscriber.waitForMessages(count: 1, timeout: .seconds(5))
+            let received = try await subscriber.waitForMessages(count: 1, timeout: .seconds(30))
             #expect(received == [TestSubscriber.Message(topic: "retained/state", payload: Array("on".utf8), qos: .atLeastOnce, retain: true)])
         }
     }

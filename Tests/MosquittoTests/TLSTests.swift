@@ -28,7 +28,7 @@ extension BrokerTests {
             let publisher = try await TestPublisher.connected(to: broker)  // plain TCP listener, same broker
             defer { publisher.stop() }
             try publisher.publish(topic: "tls/secret", payload: [0x00, 0x01, 0xFF])
-            let received = try await subscriber.waitForMessages(count: 1, timeout: .seconds(5))
+            let received = try await subscriber.waitForMessages(count: 1, timeout: .seconds(30))
             #expect(received == [TestSubscriber.Message(topic: "tls/secret", payload: [0x00, 0x01, 0xFF], qos: .atLeastOnce)])
         }
 
@@ -52,7 +52,7 @@ extension BrokerTests {
             let distrustful = try MosquittoClient(configuration: configuration, onConnectionEvent: { events.record($0) })
             defer { distrustful.stop() }
             try distrustful.start()
-            let failure = try await events.waitForEvent("the TLS failure", timeout: .seconds(5)) { $0.connectFailure != nil }
+            let failure = try await events.waitForEvent("the TLS failure", timeout: .seconds(30)) { $0.connectFailure != nil }
             // Depending on timing, libmosquitto 2.0.11 fails the handshake inside `mosquitto_connect_async` (and
             // retries) or inside its network thread (which then ends); either way it is MOSQ_ERR_TLS with
             // OpenSSL's reason, which libmosquitto only logs.

@@ -43,7 +43,7 @@ struct ConfigurationErrorTests {
                 """)
         #expect(
             errors == [
-                "\(fixture.path("streetsense.yaml")):4: http.colour: unknown key (expected one of: listen, tokens_file, public_reads, rate_limit, cors_allowed_origins, max_body_bytes, max_uri_bytes)"
+                "\(fixture.path("streetsense.yaml")):4: http.colour: unknown key (expected one of: listen, tokens_file, public_reads, dashboard_dir, javascript_dir, rate_limit, cors_allowed_origins, max_body_bytes, max_uri_bytes)"
             ])
     }
 

@@ -149,6 +149,7 @@ struct EnvironmentOverrideTests {
             "store.sqlite_path": "s.sqlite", "store.raw_retention_days": "2", "store.rollup_retention_days": "3",
             "store.batch_max_rows": "4", "store.batch_max_ms": "5", "store.rejects_max_rows": "6",
             "http.listen": "127.0.0.1:0", "http.tokens_file": "tokens.yaml", "http.public_reads": "yes",
+            "http.dashboard_dir": ".", "http.javascript_dir": "/opt/js",
             "pipeline.allowed_lateness_s": "1", "pipeline.max_future_skew_s": "2", "pipeline.max_payload_bytes": "1024",
             "pipeline.snapshot_interval_ms": "100", "pipeline.queue_capacity": "8", "pipeline.clock": "event", "zones_file": "zones.geojson",
             "rules.density_levels.elevated": "1", "rules.density_levels.high": "2", "rules.density_levels.critical": "3",
@@ -167,6 +168,8 @@ struct EnvironmentOverrideTests {
         #expect(config.mqtt.sessionExpiry == .seconds(60))
         #expect(config.http.port == 0)
         #expect(config.http.tokensFile == fixture.path("tokens.yaml"))
+        #expect(config.http.dashboardDirectory == fixture.path("."))
+        #expect(config.http.javascriptDirectory == "/opt/js")
         #expect(config.store.rejectsMaxRows == 6)
         #expect(config.pipeline.queueCapacity == 8)
         #expect(config.pipeline.clock == .event)

@@ -26,7 +26,7 @@ struct AlertMQTTPublisherTests {
         let publisher = AlertMQTTPublisher(client: ingest.client, feed: feed, prefix: Self.prefix, source: Self.source)
         let running = Task { await publisher.run() }
         defer { publisher.stop() }
-        try await waitUntil("the publisher to subscribe", timeout: .seconds(5)) { feed.readerCount == 1 }
+        try await waitUntil("the publisher to subscribe", timeout: .seconds(30)) { feed.readerCount == 1 }
 
         let events = [
             alertEvent(1, subject: .zone("plaza")),
@@ -35,7 +35,7 @@ struct AlertMQTTPublisherTests {
             alertEvent(4, subject: .zone("plaza"), transition: .cleared, severity: .major),
         ]
         feed.publish(events)
-        let received = try await subscriber.waitForMessages(count: 4, timeout: .seconds(5))
+        let received = try await subscriber.waitForMessages(count: 4, timeout: .seconds(30))
         #expect(
             received.map(\.topic) == [
                 "streetsense/v1/alerts/zone/plaza", "streetsense/v1/alerts/sensor/helsinki-lab/cam-01",
@@ -50,7 +50,7 @@ struct AlertMQTTPublisherTests {
         let late = try TestSubscriber(configuration: broker.clientConfiguration(cleanSession: true))
         defer { late.stop() }
         try await late.start(subscribingTo: [AlertTopic.filter(prefix: Self.prefix)])
-        let retained = try await late.waitForMessages(count: 2, timeout: .seconds(5)).sorted { $0.topic < $1.topic }
+        let retained = try await late.waitForMessages(count: 2, timeout: .seconds(30)).sorted { $0.topic < $1.topic }
         #expect(retained.map(\.topic) == ["streetsense/v1/alerts/sensor/helsinki-lab/cam-01", "streetsense/v1/alerts/zone/plaza"])
         #expect(retained.allSatisfy { $0.retain })
         #expect(
@@ -72,19 +72,19 @@ struct AlertMQTTPublisherTests {
             client: ingest.client, feed: feed, prefix: Self.prefix, source: Self.source, queueCapacity: 2, retryInterval: .milliseconds(20))
         let running = Task { await publisher.run() }
         defer { publisher.stop() }
-        try await waitUntil("the publisher to subscribe", timeout: .seconds(5)) { feed.readerCount == 1 }
+        try await waitUntil("the publisher to subscribe", timeout: .seconds(30)) { feed.readerCount == 1 }
 
         try await broker.stop()
         try await waitUntil("the client to notice", timeout: .seconds(15)) { !ingest.client.isConnected }
         // Event 1 is taken for publishing (and held while disconnected); then two more fill the queue of two.
         feed.publish([alertEvent(1, subject: .zone("plaza"))])
-        try await waitUntil("1 pending", timeout: .seconds(5), detail: { "\(publisher.statistics)" }) { publisher.statistics.pending == 1 }
+        try await waitUntil("1 pending", timeout: .seconds(30), detail: { "\(publisher.statistics)" }) { publisher.statistics.pending == 1 }
         try await Task.sleep(for: .milliseconds(200))  // the publishing task takes it off the queue at once
         feed.publish([alertEvent(2, subject: Self.sensor), alertEvent(3, subject: .zone("street"))])
-        try await waitUntil("3 pending", timeout: .seconds(5), detail: { "\(publisher.statistics)" }) { publisher.statistics.pending == 3 }
+        try await waitUntil("3 pending", timeout: .seconds(30), detail: { "\(publisher.statistics)" }) { publisher.statistics.pending == 3 }
         // A fourth overflows the queue: the oldest waiting one (event 2) is dropped, the held one (1) is kept.
         feed.publish([alertEvent(4, subject: .zone("plaza"), transition: .cleared)])
-        try await waitUntil("1 dropped", timeout: .seconds(5), detail: { "\(publisher.statistics)" }) { publisher.statistics.dropped == 1 }
+        try await waitUntil("1 dropped", timeout: .seconds(30), detail: { "\(publisher.statistics)" }) { publisher.statistics.dropped == 1 }
         #expect(publisher.statistics.published == 0 && publisher.statistics.pending == 3)
 
         try await broker.restart()
@@ -95,7 +95,7 @@ struct AlertMQTTPublisherTests {
         try await ingest.waitForAcknowledgements()
         #expect(publisher.statistics.pending == 0 && publisher.statistics.dropped == 1)
         // Whether live or retained, the subscriber sees plaza cleared (event 4) and street raised (event 3).
-        try await waitUntil("plaza cleared and street", timeout: .seconds(5), detail: { "\(subscriber.messages)" }) {
+        try await waitUntil("plaza cleared and street", timeout: .seconds(30), detail: { "\(subscriber.messages)" }) {
             let texts = subscriber.messages.map { String(decoding: $0.payload, as: UTF8.self) }
             return texts.contains(AlertCloudEvent.json(alertEvent(4, subject: .zone("plaza"), transition: .cleared), source: Self.source))
                 && texts.contains(AlertCloudEvent.json(alertEvent(3, subject: .zone("street")), source: Self.source))

@@ -61,7 +61,7 @@ struct WebhookSenderTests {
             #expect(plainRequests.map(\.body) == bodies)
             #expect(plainRequests.allSatisfy { $0.headers["x-streetsense-signature"] == nil })
 
-            try await waitUntil("3 delivered", timeout: .seconds(5)) { sender.statistics.allSatisfy { $0.delivered == 3 } }
+            try await waitUntil("3 delivered", timeout: .seconds(30)) { sender.statistics.allSatisfy { $0.delivered == 3 } }
             let statistics = sender.statistics
             #expect(statistics.map(\.url) == [receiver.url, plain.url])
             #expect(statistics.allSatisfy { $0.failed == 0 && $0.retries == 0 && $0.dropped == 0 && $0.pending == 0 && $0.state == .ok })
@@ -129,10 +129,10 @@ struct WebhookSenderTests {
             try await receiver.waitForRequests(1)
             // Event 1 is in flight; nine more meet a queue of three: 2…7 are dropped, 8, 9, 10 wait.
             feed.publish((2...10).map { alertEvent(Int64($0)) })
-            try await waitUntil("6 dropped", timeout: .seconds(5), detail: { "\(sender.statistics)" }) { sender.statistics[0].dropped == 6 }
+            try await waitUntil("6 dropped", timeout: .seconds(30), detail: { "\(sender.statistics)" }) { sender.statistics[0].dropped == 6 }
             #expect(sender.statistics[0].pending == 4)
             receiver.hold(false)
-            try await waitUntil("4 delivered", timeout: .seconds(5), detail: { "\(sender.statistics)" }) { sender.statistics[0].delivered == 4 }
+            try await waitUntil("4 delivered", timeout: .seconds(30), detail: { "\(sender.statistics)" }) { sender.statistics[0].delivered == 4 }
             #expect(receiver.requests.map(\.eventID) == ["1", "8", "9", "10"])
             #expect(sender.statistics[0].pending == 0 && sender.statistics[0].dropped == 6)
         }

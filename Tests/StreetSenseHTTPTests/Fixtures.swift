@@ -9,8 +9,11 @@ func at(_ seconds: Double) -> EventTime { t0 + .milliseconds(Int64(seconds * 100
 
 /// A small testbed: two covered zones and one without sensors.
 enum Testbed {
-    static let square = ZoneDefinition(id: "kamppi-square", name: "Kamppi square", areaM2: 1200)
-    static let park = ZoneDefinition(id: "esplanadi", name: "Esplanadi", areaM2: 5000)
+    /// The outline of the square, [longitude, latitude], closed.
+    static let squareRing: [[Double]] = [[24.9344, 60.1688], [24.9353, 60.16872], [24.93545, 60.16925], [24.93455, 60.16933], [24.9344, 60.1688]]
+    static let square = ZoneDefinition(id: "kamppi-square", name: "Kamppi square", areaM2: 1200, polygon: squareRing)
+    static let park = ZoneDefinition(
+        id: "esplanadi", name: "Esplanadi", areaM2: 5000, levels: DensityLevels(elevated: 2, high: 3, critical: 4.5))
     static let lot = ZoneDefinition(id: "empty-lot", name: "Empty lot", areaM2: 300)
 
     static let camera = SensorDefinition(

@@ -54,10 +54,22 @@ import Testing
         try await withAPI(.testbed()) { api in
             let sensors = try #require(try await api.json("/api/v1/sensors")["sensors"]?.array)
             let camera = try #require(sensors.first { $0["id"]?.string == "cam-01" })
-            #expect(camera == .object([
+            var cameraCounts = try #require(camera["counts"]?.object)
+            cameraCounts["rejects_by_reason"] = nil
+            var withoutCounts = try #require(camera.object)
+            withoutCounts["counts"] = nil
+            #expect(JSONValue.object(withoutCounts) == .object([
                 "pilot": .string("helsinki-lab"), "id": .string("cam-01"), "status": .string("active"), "kind": .string("occupancy"),
                 "zone": .string("kamppi-square"), "last_seen": .string("2026-11-22T10:00:30.000Z"), "people": .number(240),
             ]))
+            #expect(JSONValue.object(cameraCounts) == .object([
+                "messages": .number(2), "accepted": .number(2), "rejected": .number(0), "duplicate": .number(0), "late": .number(0),
+            ]))
+            // The list carries each sensor's rejects by reason (the dashboard's sensor table shows them).
+            let air = try #require(sensors.first { $0["id"]?.string == "sds-5331" })
+            #expect(air["counts"]?["rejects_by_reason"]?["kind_mismatch"]?.int == 1)
+            #expect(air["counts"]?["rejects_by_reason"]?["malformed_json"]?.int == 1)
+            #expect(air["counts"]?["rejects_by_reason"]?.object?.count == RejectReason.allCases.count)
             let stranger = try #require(sensors.first { $0["id"]?.string == "cam-99" })
             #expect(stranger["status"]?.string == "unregistered")
             #expect(stranger["kind"] == .null)

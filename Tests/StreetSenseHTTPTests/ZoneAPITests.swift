@@ -65,6 +65,20 @@ import Testing
         }
     }
 
+    @Test func zonesCarryTheirOutlineAsGeoJSONAndTheirDensityLevels() async throws {
+        try await withAPI(.testbed()) { api in
+            let zones = try #require(try await api.json("/api/v1/zones")["zones"]?.array)
+            let ring = JSONValue.array(Testbed.squareRing.map { .array($0.map { .number($0) }) })
+            #expect(zones[0]["geometry"] == .object(["type": .string("Polygon"), "coordinates": .array([ring])]))
+            #expect(zones[0]["density_levels"] == .object(["elevated": .number(2.5), "high": .number(3.5), "critical": .number(5)]))
+            // The park has its own levels; the lot was configured without an outline.
+            #expect(zones[1]["density_levels"] == .object(["elevated": .number(2), "high": .number(3), "critical": .number(4.5)]))
+            #expect(zones[2]["geometry"] == .null)
+            let zone = try await api.json("/api/v1/zones/kamppi-square")
+            #expect(zone["geometry"] == zones[0]["geometry"])
+        }
+    }
+
     @Test func anUnknownZoneIsAProblem() async throws {
         try await withAPI(.testbed()) { api in
             let problem = try await api.json("/api/v1/zones/nowhere", status: 404)

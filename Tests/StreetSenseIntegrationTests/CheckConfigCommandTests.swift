@@ -7,32 +7,11 @@ private let executable = URL(fileURLWithPath: CommandLine.arguments[0]).deleting
 /// The package root, from this file's path.
 private let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
-/// What one run of the command printed and how it ended.
-private struct CommandRun {
-    var status: Int32
-    var standardOutput: String
-    var standardError: String
-}
-
 /// Runs `streetsense` with `arguments` and no `STREETSENSE_` variables from this environment.
-private func streetsense(_ arguments: [String], environment extra: [String: String] = [:]) throws -> CommandRun {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
+private func streetsense(_ arguments: [String], environment extra: [String: String] = [:]) throws -> ProgramRun {
     var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("STREETSENSE_") }
     environment.merge(extra) { _, new in new }
-    process.environment = environment
-    let output = Pipe(), error = Pipe()
-    process.standardOutput = output
-    process.standardError = error
-    try process.run()
-    // Read both pipes to the end before waiting, so a full pipe never blocks the child.
-    let outputData = output.fileHandleForReading.readDataToEndOfFile()
-    let errorData = error.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return CommandRun(
-        status: process.terminationStatus, standardOutput: String(decoding: outputData, as: UTF8.self),
-        standardError: String(decoding: errorData, as: UTF8.self))
+    return try ProgramRun.run(executable, arguments, environment: environment, separateErrors: true)
 }
 
 /// A folder of configuration files for one test, removed afterwards.
@@ -60,78 +39,80 @@ private let zones = """
     ]}
     """
 
-/// `streetsense check-config`, run as an operator runs it: the real executable, real files.
-@Suite struct CheckConfigCommandTests {
-    @Test func theDemoConfigurationIsValid() throws {
-        let run = try streetsense(["check-config", "--config", "\(root)/deploy/demo/streetsense.yaml"])
-        #expect(run.status == 0, "\(run.standardError)")
-        #expect(run.standardOutput.contains("streetsense.yaml: ok ("))
-        #expect(run.standardError.isEmpty)
-    }
+extension IntegrationSuites {
+    /// `streetsense check-config`, run as an operator runs it: the real executable, real files.
+    @Suite struct CheckConfigCommandTests {
+        @Test func theDemoConfigurationIsValid() throws {
+            let run = try streetsense(["check-config", "--config", "\(root)/deploy/demo/streetsense.yaml"])
+            #expect(run.status == 0, "\(run.errorOutput)")
+            #expect(run.output.contains("streetsense.yaml: ok ("))
+            #expect(run.errorOutput.isEmpty)
+        }
 
-    @Test func everyProblemIsReportedWithFileLineKeyAndReason() throws {
-        let folder = try ConfigFolder()
-        defer { folder.remove() }
-        _ = try folder.write("zones.geojson", zones)
-        let config = try folder.write(
-            "streetsense.yaml",
-            """
-            mqtt:
-              url: "mqtt://127.0.0.1:1883"
-              client_id: check-1
-            store:
-              sqlite_path: var/x.sqlite
-              retention_dayz: 3
-            zones_file: zones.geojson
-            sensors:
-              - { pilot: helsinki-lab, id: cam-01, zone: kamppi-square, kind: occupancy, covered_m2: 400 }
-              - { pilot: helsinki-lab, id: cam-02, zone: nowhere, kind: occupancy }
-            """)
-        let run = try streetsense(["check-config", "--config", config])
-        #expect(run.status == 1)
-        let lines = run.standardError.split(separator: "\n").map(String.init)
-        // The misspelt key on line 6 and the unknown zone on line 10, each as FILE:LINE: key: reason.
-        #expect(lines.contains { $0.hasPrefix("\(config):6: store.retention_dayz: ") }, "\(lines)")
-        #expect(lines.contains { $0.hasPrefix("\(config):10: sensors[1].zone: ") && $0.contains("nowhere") }, "\(lines)")
-        #expect(run.standardOutput.isEmpty)
-    }
+        @Test func everyProblemIsReportedWithFileLineKeyAndReason() throws {
+            let folder = try ConfigFolder()
+            defer { folder.remove() }
+            _ = try folder.write("zones.geojson", zones)
+            let config = try folder.write(
+                "streetsense.yaml",
+                """
+                mqtt:
+                  url: "mqtt://127.0.0.1:1883"
+                  client_id: check-1
+                store:
+                  sqlite_path: var/x.sqlite
+                  retention_dayz: 3
+                zones_file: zones.geojson
+                sensors:
+                  - { pilot: helsinki-lab, id: cam-01, zone: kamppi-square, kind: occupancy, covered_m2: 400 }
+                  - { pilot: helsinki-lab, id: cam-02, zone: nowhere, kind: occupancy }
+                """)
+            let run = try streetsense(["check-config", "--config", config])
+            #expect(run.status == 1)
+            let lines = run.errorOutput.split(separator: "\n").map(String.init)
+            // The misspelt key on line 6 and the unknown zone on line 10, each as FILE:LINE: key: reason.
+            #expect(lines.contains { $0.hasPrefix("\(config):6: store.retention_dayz: ") }, "\(lines)")
+            #expect(lines.contains { $0.hasPrefix("\(config):10: sensors[1].zone: ") && $0.contains("nowhere") }, "\(lines)")
+            #expect(run.output.isEmpty)
+        }
 
-    @Test func aBadTokensFileStopsTheCheckWithItsLine() throws {
-        let folder = try ConfigFolder()
-        defer { folder.remove() }
-        _ = try folder.write("zones.geojson", zones)
-        let tokens = try folder.write(
-            "tokens.txt",
-            """
-            # name role hash
-            olli operator sha256:\(String(repeating: "ab", count: 32))
-            ada superuser sha256:\(String(repeating: "cd", count: 32))
-            """)
-        let config = try folder.write(
-            "streetsense.yaml",
-            """
-            mqtt: { url: "mqtt://127.0.0.1:1883", client_id: check-2 }
-            store: { sqlite_path: var/x.sqlite }
-            http: { listen: "127.0.0.1:8080", tokens_file: tokens.txt }
-            zones_file: zones.geojson
-            sensors:
-              - { pilot: helsinki-lab, id: cam-01, zone: kamppi-square, kind: occupancy }
-            """)
-        let run = try streetsense(["check-config", "--config", config])
-        #expect(run.status == 1)
-        #expect(run.standardError.hasPrefix("\(tokens):3: "), "\(run.standardError)")
-        #expect(run.standardError.contains("superuser"))
+        @Test func aBadTokensFileStopsTheCheckWithItsLine() throws {
+            let folder = try ConfigFolder()
+            defer { folder.remove() }
+            _ = try folder.write("zones.geojson", zones)
+            let tokens = try folder.write(
+                "tokens.txt",
+                """
+                # name role hash
+                olli operator sha256:\(String(repeating: "ab", count: 32))
+                ada superuser sha256:\(String(repeating: "cd", count: 32))
+                """)
+            let config = try folder.write(
+                "streetsense.yaml",
+                """
+                mqtt: { url: "mqtt://127.0.0.1:1883", client_id: check-2 }
+                store: { sqlite_path: var/x.sqlite }
+                http: { listen: "127.0.0.1:8080", tokens_file: tokens.txt }
+                zones_file: zones.geojson
+                sensors:
+                  - { pilot: helsinki-lab, id: cam-01, zone: kamppi-square, kind: occupancy }
+                """)
+            let run = try streetsense(["check-config", "--config", config])
+            #expect(run.status == 1)
+            #expect(run.errorOutput.hasPrefix("\(tokens):3: "), "\(run.errorOutput)")
+            #expect(run.errorOutput.contains("superuser"))
 
-        // The same file with the bad line mended passes.
-        _ = try folder.write("tokens.txt", "olli operator sha256:\(String(repeating: "ab", count: 32))\n")
-        let mended = try streetsense(["check-config", "--config", config])
-        #expect(mended.status == 0, "\(mended.standardError)")
-    }
+            // The same file with the bad line mended passes.
+            _ = try folder.write("tokens.txt", "olli operator sha256:\(String(repeating: "ab", count: 32))\n")
+            let mended = try streetsense(["check-config", "--config", config])
+            #expect(mended.status == 0, "\(mended.errorOutput)")
+        }
 
-    @Test func environmentOverridesAreChecked() throws {
-        let run = try streetsense(
-            ["check-config", "--config", "\(root)/deploy/demo/streetsense.yaml"], environment: ["STREETSENSE_HTTP_LISTEN": "not an address"])
-        #expect(run.status == 1)
-        #expect(run.standardError.contains("STREETSENSE_HTTP_LISTEN"), "\(run.standardError)")
+        @Test func environmentOverridesAreChecked() throws {
+            let run = try streetsense(
+                ["check-config", "--config", "\(root)/deploy/demo/streetsense.yaml"], environment: ["STREETSENSE_HTTP_LISTEN": "not an address"])
+            #expect(run.status == 1)
+            #expect(run.errorOutput.contains("STREETSENSE_HTTP_LISTEN"), "\(run.errorOutput)")
+        }
     }
 }

@@ -7,102 +7,90 @@ import Testing
 /// The package root, from this file's path.
 private let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
-/// Runs a program and returns its exit status and combined output.
-private func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = output
-    try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-}
-
-/// What `deploy/` ships is checked by the tools that will read it: systemd, mosquitto and `streetsense` itself.
-@Suite struct DeployFilesTests {
-    @Test func theSystemdUnitIsLockedDown() throws {
-        let analyze = "/usr/bin/systemd-analyze"
-        try #require(FileManager.default.isExecutableFile(atPath: analyze), "systemd-analyze (Debian package systemd) is missing")
-        let result = try run(analyze, ["security", "--offline=true", "\(root)/deploy/systemd/streetsense.service"])
-        let line = try #require(result.output.split(separator: "\n").first { $0.contains("Overall exposure level") }, "\(result.output)")
-        let score = try #require(line.split(separator: ":").last?.split(separator: " ").first.flatMap { Double($0) }, "\(line)")
-        #expect(score <= 2.0, "\(line)")
-        let verify = try run(analyze, ["verify", "\(root)/deploy/systemd/streetsense.service"])
-        // The binary is not installed here; anything else verify says is a mistake in the unit.
-        let complaints = verify.output.split(separator: "\n").filter { !$0.contains("/usr/local/bin/streetsense is not executable") }
-        #expect(complaints.isEmpty, "\(complaints)")
-    }
-
-    @Test func theShippedConfigurationsPassCheckConfig() throws {
-        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("streetsense").path
-        for config in ["deploy/demo/streetsense.yaml", "deploy/compose/streetsense/streetsense.yaml"] {
-            let result = try run(executable, ["check-config", "--config", "\(root)/\(config)"])
-            #expect(result.status == 0, "\(config): \(result.output)")
+extension IntegrationSuites {
+    /// What `deploy/` ships is checked by the tools that will read it: systemd, mosquitto and `streetsense` itself.
+    @Suite struct DeployFilesTests {
+        @Test func theSystemdUnitIsLockedDown() throws {
+            let analyze = "/usr/bin/systemd-analyze"
+            try #require(FileManager.default.isExecutableFile(atPath: analyze), "systemd-analyze (Debian package systemd) is missing")
+            let result = try ProgramRun.run(analyze, ["security", "--offline=true", "\(root)/deploy/systemd/streetsense.service"])
+            let line = try #require(result.output.split(separator: "\n").first { $0.contains("Overall exposure level") }, "\(result.output)")
+            let score = try #require(line.split(separator: ":").last?.split(separator: " ").first.flatMap { Double($0) }, "\(line)")
+            #expect(score <= 2.0, "\(line)")
+            let verify = try ProgramRun.run(analyze, ["verify", "\(root)/deploy/systemd/streetsense.service"])
+            // The binary is not installed here; anything else verify says is a mistake in the unit.
+            let complaints = verify.output.split(separator: "\n").filter { !$0.contains("/usr/local/bin/streetsense is not executable") }
+            #expect(complaints.isEmpty, "\(complaints)")
         }
-    }
 
-    /// The production broker settings as mosquitto 2.0 reads them, with the production ACL and accounts for the
-    /// service and two pilots (listeners, paths and TLS files are the test broker's own).
-    @Test func theProductionBrokerKeepsEachPilotToItsOwnTopics() async throws {
-        let conf = try String(contentsOfFile: "\(root)/deploy/mosquitto/streetsense.conf", encoding: .utf8)
-        let placeDependent: Set<String> = [
-            "per_listener_settings", "persistence", "persistence_location", "password_file", "acl_file", "listener", "protocol", "cafile",
-            "certfile", "keyfile", "tls_version", "log_dest", "log_type", "allow_anonymous", "connection_messages",
-        ]
-        var tuning: [String: String] = [:]
-        var lines: [String] = []
-        for line in conf.split(separator: "\n").map({ $0.trimmingCharacters(in: .whitespaces) }) where !line.isEmpty && !line.hasPrefix("#") {
-            let parts = line.split(separator: " ", maxSplits: 1).map(String.init)
-            guard !placeDependent.contains(parts[0]) else { continue }
-            tuning[parts[0]] = parts.count > 1 ? parts[1] : ""
-            lines.append(line)
+        @Test func theShippedConfigurationsPassCheckConfig() throws {
+            let executable = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("streetsense").path
+            for config in ["deploy/demo/streetsense.yaml", "deploy/compose/streetsense/streetsense.yaml"] {
+                let result = try ProgramRun.run(executable, ["check-config", "--config", "\(root)/\(config)"])
+                #expect(result.status == 0, "\(config): \(result.output)")
+            }
         }
-        // The values DESIGN §6 and REFERENCES call for.
-        #expect(conf.contains("\npersistence true"))
-        #expect(conf.contains("\nallow_anonymous false"))
-        #expect(tuning["set_tcp_nodelay"] == "true")
-        #expect((Int(tuning["max_queued_messages"] ?? "") ?? 0) >= 1_000_000)
-        #expect((Int(tuning["autosave_interval"] ?? "") ?? 1800) <= 60)
-        #expect((Int(tuning["message_size_limit"] ?? "") ?? 0) >= 65_536)
 
-        let acl = try String(contentsOfFile: "\(root)/deploy/mosquitto/streetsense.acl", encoding: .utf8)
-        let rules = acl.split(separator: "\n").map(String.init).filter { !$0.hasPrefix("#") && !$0.isEmpty }
-        let users = ["streetsense": "s-secret-1", "helsinki-lab": "h-secret-2", "citizen-air": "c-secret-3"]
-        let broker = try await TestBroker.start(.init(persistence: true, users: users, aclRules: rules, extraConfiguration: lines))
-        defer { Task { try? await broker.stop() } }
+        /// The production broker settings as mosquitto 2.0 reads them, with the production ACL and accounts for the
+        /// service and two pilots (listeners, paths and TLS files are the test broker's own).
+        @Test func theProductionBrokerKeepsEachPilotToItsOwnTopics() async throws {
+            let conf = try String(contentsOfFile: "\(root)/deploy/mosquitto/streetsense.conf", encoding: .utf8)
+            let placeDependent: Set<String> = [
+                "per_listener_settings", "persistence", "persistence_location", "password_file", "acl_file", "listener", "protocol", "cafile",
+                "certfile", "keyfile", "tls_version", "log_dest", "log_type", "allow_anonymous", "connection_messages",
+            ]
+            var tuning: [String: String] = [:]
+            var lines: [String] = []
+            for line in conf.split(separator: "\n").map({ $0.trimmingCharacters(in: .whitespaces) }) where !line.isEmpty && !line.hasPrefix("#") {
+                let parts = line.split(separator: " ", maxSplits: 1).map(String.init)
+                guard !placeDependent.contains(parts[0]) else { continue }
+                tuning[parts[0]] = parts.count > 1 ? parts[1] : ""
+                lines.append(line)
+            }
+            // The values DESIGN §6 and REFERENCES call for.
+            #expect(conf.contains("\npersistence true"))
+            #expect(conf.contains("\nallow_anonymous false"))
+            #expect(tuning["set_tcp_nodelay"] == "true")
+            #expect((Int(tuning["max_queued_messages"] ?? "") ?? 0) >= 1_000_000)
+            #expect((Int(tuning["autosave_interval"] ?? "") ?? 1800) <= 60)
+            #expect((Int(tuning["message_size_limit"] ?? "") ?? 0) >= 65_536)
 
-        func configuration(_ user: String?, cleanSession: Bool = true) -> MosquittoClient.Configuration {
-            var configuration = broker.clientConfiguration(cleanSession: cleanSession, protocolVersion: .v5)
-            configuration.credentials = user.map { .init(username: $0, password: users[$0]) }
-            return configuration
+            let acl = try String(contentsOfFile: "\(root)/deploy/mosquitto/streetsense.acl", encoding: .utf8)
+            let rules = acl.split(separator: "\n").map(String.init).filter { !$0.hasPrefix("#") && !$0.isEmpty }
+            let users = ["streetsense": "s-secret-1", "helsinki-lab": "h-secret-2", "citizen-air": "c-secret-3"]
+            let broker = try await TestBroker.start(.init(persistence: true, users: users, aclRules: rules, extraConfiguration: lines))
+            defer { Task { try? await broker.stop() } }
+
+            func configuration(_ user: String?, cleanSession: Bool = true) -> MosquittoClient.Configuration {
+                var configuration = broker.clientConfiguration(cleanSession: cleanSession, protocolVersion: .v5)
+                configuration.credentials = user.map { .init(username: $0, password: users[$0]) }
+                return configuration
+            }
+            let service = try TestSubscriber(configuration: configuration("streetsense"))
+            defer { service.stop() }
+            try await service.start(subscribingTo: ["streetsense/v1/readings/#"])
+            let pilot = try TestPublisher(configuration: configuration("helsinki-lab"))
+            defer { pilot.stop() }
+            try await pilot.start()
+
+            // Its own sensor: delivered. Another pilot's sensor: refused with reason code 135, never delivered.
+            try pilot.publish(topic: "streetsense/v1/readings/citizen-air/sds-5331", text: #"{"pm2_5": 1}"#)
+            try pilot.publish(topic: "streetsense/v1/readings/helsinki-lab/cam-01", text: #"{"people": 12}"#)
+            try await pilot.waitForAcknowledgements()
+            #expect(pilot.client.rejectedPublishCount == 1)
+            let received = try await service.waitForMessages(count: 1, timeout: .seconds(10))
+            #expect(received.map(\.topic) == ["streetsense/v1/readings/helsinki-lab/cam-01"])
+
+            // A pilot cannot read other pilots' readings or write alerts.
+            try pilot.publish(topic: "streetsense/v1/alerts/zone/kamppi-square", text: "{}")
+            try await pilot.waitForAcknowledgements()
+            #expect(pilot.client.rejectedPublishCount == 2)
+
+            // Nobody without an account.
+            let anonymous = try MosquittoClient(configuration: configuration(nil))
+            defer { anonymous.stop() }
+            try anonymous.start()
+            await #expect(throws: (any Error).self) { try await anonymous.waitUntilConnected(timeout: .seconds(3)) }
         }
-        let service = try TestSubscriber(configuration: configuration("streetsense"))
-        defer { service.stop() }
-        try await service.start(subscribingTo: ["streetsense/v1/readings/#"])
-        let pilot = try TestPublisher(configuration: configuration("helsinki-lab"))
-        defer { pilot.stop() }
-        try await pilot.start()
-
-        // Its own sensor: delivered. Another pilot's sensor: refused with reason code 135, never delivered.
-        try pilot.publish(topic: "streetsense/v1/readings/citizen-air/sds-5331", text: #"{"pm2_5": 1}"#)
-        try pilot.publish(topic: "streetsense/v1/readings/helsinki-lab/cam-01", text: #"{"people": 12}"#)
-        try await pilot.waitForAcknowledgements()
-        #expect(pilot.client.rejectedPublishCount == 1)
-        let received = try await service.waitForMessages(count: 1, timeout: .seconds(10))
-        #expect(received.map(\.topic) == ["streetsense/v1/readings/helsinki-lab/cam-01"])
-
-        // A pilot cannot read other pilots' readings or write alerts.
-        try pilot.publish(topic: "streetsense/v1/alerts/zone/kamppi-square", text: "{}")
-        try await pilot.waitForAcknowledgements()
-        #expect(pilot.client.rejectedPublishCount == 2)
-
-        // Nobody without an account.
-        let anonymous = try MosquittoClient(configuration: configuration(nil))
-        defer { anonymous.stop() }
-        try anonymous.start()
-        await #expect(throws: (any Error).self) { try await anonymous.waitUntilConnected(timeout: .seconds(3)) }
     }
 }
