@@ -170,6 +170,8 @@ struct CapturingLogHandler: LogHandler {
         let base = "http://127.0.0.1:\(harness.port)"
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.schemathesis!)
+        // schemathesis keeps a cache (.schemathesis/) in its working directory: not the repository.
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
         process.arguments = [
             "run", base + "/api/v1/openapi.yaml", "--url", base,
             "--header", "Authorization: Bearer \(Self.operatorToken)",
