@@ -10,13 +10,14 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT ?= swift
 PORT ?= 8080
 
-.PHONY: help deps build build-debug run test bench check-config clean
+.PHONY: help deps build build-debug run test bench bench-core bench-smoke check-config clean
 
 help:
 	@echo "make run     install missing packages, build release, run 'streetsense demo' (dashboard URL printed)"
 	@echo "make test    install missing packages and run every test"
 	@echo "make build   release build only"
 	@echo "make bench   release benchmarks (publish → SSE alert latency at 10 000 msg/s)"
+	@echo "make bench-core  in-process benchmarks (core, decode → route → aggregate) next to their references"
 
 # Installs only what is missing; apt-get update runs only when something must be installed.
 deps:
@@ -39,7 +40,7 @@ run: build
 
 # On failure, the failed tests and their issues are repeated after the run (CI shows only the end of the
 # output), followed by the run's own summary line, so the summary stays the last line either way.
-test: deps
+test: deps bench-smoke
 	$(SWIFT) build --build-tests
 	@mkdir -p .build; set -o pipefail; \
 	if $(SWIFT) test --skip-build 2>&1 | tee .build/test-output.log; then exit 0; fi; \
@@ -48,10 +49,23 @@ test: deps
 	echo "=== machine: $$(nproc) cores, $$(df -h . | awk 'NR==2 {print $$4}') free here, open files $$(ulimit -n), TMPDIR=$${TMPDIR:-unset} ==="; \
 	grep -E 'Test run with' .build/test-output.log | tail -1; exit 1
 
+# The in-process benchmarks live in their own package (Benchmarks/Package.swift) so that ordo-one/benchmark stays
+# out of the main build. bench-core prints the comparison table recorded in BENCHMARKS.md.
+BENCH_PACKAGE := --package-path Benchmarks
+bench-core: deps
+	$(SWIFT) build $(BENCH_PACKAGE) -c release --product streetsense-corebench
+	"$$($(SWIFT) build $(BENCH_PACKAGE) -c release --show-bin-path)/streetsense-corebench"
+
+# Builds the benchmark table and runs every row once with tiny sizes, judging no timing (so it cannot rot).
+bench-smoke: deps
+	$(SWIFT) build $(BENCH_PACKAGE) --product streetsense-corebench
+	"$$($(SWIFT) build $(BENCH_PACKAGE) --show-bin-path)/streetsense-corebench" --smoke
+
 # End-to-end benchmarks in release mode (a real broker, SQLite and HTTP); results go to BENCHMARKS.md by hand.
 bench: deps
 	$(SWIFT) build -c release --product streetsense-bench
 	"$$($(SWIFT) build -c release --show-bin-path)/streetsense-bench" alert-latency --rate 10000 --seconds 20
+	$(MAKE) bench-core
 
 check-config: build
 	"$$($(SWIFT) build -c release --show-bin-path)/streetsense" check-config --config deploy/demo/streetsense.yaml

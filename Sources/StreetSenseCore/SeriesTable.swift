@@ -47,7 +47,8 @@ public struct SeriesTable: Sendable {
     /// Low 32 bits of recently accepted timestamps (ms). Collisions need two timestamps 49.7 days apart, and
     /// only readings within the allowed lateness of the newest are compared, so they cannot happen.
     @usableFromInline var recent: [UInt32] = []
-    /// (series, coarse epoch) pairs whose 1-minute bucket changed since the last ``drainChangedMinutes(_:)``.
+    /// (series, coarse epoch) pairs whose 1-minute bucket changed since the last ``drainChangedMinutes(_:)``,
+    /// in the order they first changed; at most one entry per (series, minute) (see `SeriesHeader.queuedMinutes`).
     @usableFromInline var changedMinutes: [(SeriesID, Int32)] = []
 
     public init() {}
@@ -118,11 +119,17 @@ public struct SeriesTable: Sendable {
         fine[s &* RingGeometry.fineSlots &+ RingGeometry.slot(of: fineEpoch, slots: RingGeometry.fineSlots)]
             .addIfNotOlder(value, epoch: fineEpoch)
         let coarseEpoch = RingGeometry.epoch(of: time, width: RingGeometry.coarseWidth)
-        if coarse[s &* RingGeometry.coarseSlots &+ RingGeometry.slot(of: coarseEpoch, slots: RingGeometry.coarseSlots)]
-            .addIfNotOlder(value, epoch: coarseEpoch), header[s].changedMinute != coarseEpoch
-        {
-            header[s].changedMinute = coarseEpoch
-            changedMinutes.append((series, coarseEpoch))
+        let coarseSlot = RingGeometry.slot(of: coarseEpoch, slots: RingGeometry.coarseSlots)
+        let coarseIndex = s &* RingGeometry.coarseSlots &+ coarseSlot
+        let heldEpoch = coarse[coarseIndex].epoch
+        if coarse[coarseIndex].addIfNotOlder(value, epoch: coarseEpoch) {
+            // Queue the minute once: unless an entry for this slot is pending and the slot still holds the
+            // same minute (a slot reused for a newer minute needs its own entry; the old one is skipped).
+            let bit: UInt64 = 1 &<< UInt64(coarseSlot)
+            if header[s].queuedMinutes & bit == 0 || heldEpoch != coarseEpoch {
+                header[s].queuedMinutes |= bit
+                changedMinutes.append((series, coarseEpoch))
+            }
         }
         return .accepted
     }
@@ -185,25 +192,26 @@ public struct SeriesTable: Sendable {
     }
 
     /// Hands every (series, 1-minute bucket) changed since the last call to `body`, once each, and forgets them;
-    /// only minutes that ended at or before `cutoff` (ms) are handed over, later ones stay queued.
+    /// only minutes that ended at or before `cutoff` (ms) are handed over, later ones stay queued. Minutes are
+    /// handed over in the order they were first changed. O(queued), and allocates nothing.
     public mutating func drainChangedMinutes(closedBy cutoff: Int64 = .max, _ body: (SeriesID, Int32, TimeBucket) -> Void) {
         guard !changedMinutes.isEmpty else { return }
-        // A series alternating between two minutes (late readings) can be queued more than once.
-        changedMinutes.sort { ($0.0.rawValue, $0.1) < ($1.0.rawValue, $1.1) }
-        var previous: (SeriesID, Int32)?
         var kept = 0
         for i in changedMinutes.indices {
             let (series, epoch) = changedMinutes[i]
-            if let p = previous, p.0 == series, p.1 == epoch { continue }
-            previous = (series, epoch)
             let end = (Int64(epoch) + 1) * RingGeometry.coarseWidth
             if end > cutoff {
                 changedMinutes[kept] = (series, epoch)
                 kept += 1
                 continue
             }
-            if header[Int(series.rawValue)].changedMinute == epoch { header[Int(series.rawValue)].changedMinute = .min }
-            if let bucket = minuteBucket(series, epoch: epoch) { body(series, epoch, bucket) }
+            let s = Int(series.rawValue)
+            let slot = RingGeometry.slot(of: epoch, slots: RingGeometry.coarseSlots)
+            let bucket = coarse[s * RingGeometry.coarseSlots + slot]
+            // A slot that moved on to a newer minute has that minute's own entry (and owns the queued bit).
+            guard bucket.epoch == epoch else { continue }
+            header[s].queuedMinutes &= ~(1 &<< UInt64(slot))
+            if bucket.count > 0 { body(series, epoch, bucket) }
         }
         changedMinutes.removeSubrange(kept...)
     }
@@ -214,8 +222,9 @@ public struct SeriesTable: Sendable {
 struct SeriesHeader: Sendable {
     @usableFromInline var newest: Int64 = .min
     @usableFromInline var last: Double = 0
-    /// The coarse epoch last queued in `changedMinutes` (so a busy minute is queued once).
-    @usableFromInline var changedMinute: Int32 = .min
+    /// Bit k set: slot k of the coarse ring has an entry in `changedMinutes` not yet drained (so a minute is
+    /// queued once however many readings change it, even when late readings alternate between minutes).
+    @usableFromInline var queuedMinutes: UInt64 = 0
     @usableFromInline var recentCursor: UInt8 = 0
 
     @usableFromInline init() {}
