@@ -15,6 +15,8 @@ public struct CityTrace: Sendable {
     public let native: [[UInt8]]
     public let senML: [[UInt8]]
     public let arrivals: [EventTime]
+    /// The sensor each message's topic names.
+    public let addresses: [SensorAddress]
     /// Readings the generator put in the messages (what the pipeline must accept).
     public let readings: Int
 
@@ -31,6 +33,7 @@ public struct CityTrace: Sendable {
         self.scenario = scenario
         var generator = ScenarioGenerator(scenario: scenario, seed: 1, duration: duration)
         var topics: [[UInt8]] = [], native: [[UInt8]] = [], senML: [[UInt8]] = [], arrivals: [EventTime] = []
+        var addresses: [SensorAddress] = []
         let decoder = NativeJSONDecoder()
         var output = DecodeOutput()
         while let message = generator.next() {
@@ -44,11 +47,13 @@ public struct CityTrace: Sendable {
             native.append(payload)
             senML.append(Array(Self.senML(sensor: sensor, readings: output.readings).utf8))
             arrivals.append(message.at)
+            addresses.append(SensorAddress(pilot: "city", sensor: sensor))
         }
         self.topics = topics
         self.native = native
         self.senML = senML
         self.arrivals = arrivals
+        self.addresses = addresses
         self.readings = generator.truth.readings
     }
 
@@ -111,6 +116,27 @@ public struct CityTrace: Sendable {
 public func processAll(_ pipeline: Pipeline, _ batches: [MessageBatch]) {
     for batch in batches { pipeline.process(batch) }
     pipeline.flush(final: true)
+}
+
+/// Decodes the first `limit` payloads with the pipeline's decoder alone (no routing, no core); returns the
+/// readings decoded. The like-for-like partner of ``foundationDecodeAll(_:senML:)``.
+public func streetSenseDecodeAll(_ city: CityTrace, senML: Bool, limit: Int) -> Int {
+    let decoder = PayloadDecoder()
+    var output = DecodeOutput()
+    var readings = 0
+    let payloads = senML ? city.senML : city.native
+    for i in 0..<Swift.min(limit, payloads.count) {
+        output.reset()
+        payloads[i].withUnsafeBufferPointer { bytes in
+            do {
+                try decoder.decode(bytes.span, sensor: city.addresses[i], arrival: city.arrivals[i], into: &output)
+            } catch {
+                preconditionFailure("the trace's payloads are valid: \(error)")
+            }
+        }
+        readings += output.readings.count
+    }
+    return readings
 }
 
 /// The reference for the decode rows: Foundation's `JSONDecoder` decoding a native payload into a struct.

@@ -147,10 +147,11 @@ print("decoding the first \(foundationLimit) payloads into a Decodable struct, n
 print("")
 print("| payload | mean bytes | StreetSense messages/s | ns/message | JSONDecoder messages/s | ns/message | ratio |")
 print("|---|---:|---:|---:|---:|---:|---:|")
+var decodeOnly: [Double] = [], foundationOnly: [Double] = []
 for senML in [false, true] {
     let batches = city.batches(senML: senML)
     let payloads = (senML ? city.senML : city.native).prefix(foundationLimit).map { Data($0) }
-    var oursCPU: [Double] = [], foundationCPU: [Double] = []
+    var oursCPU: [Double] = [], foundationCPU: [Double] = [], decodeCPU: [Double] = []
     // Warm-up run of each (page faults, lazy initialisation), not counted.
     do {
         let pipeline = try city.pipeline()
@@ -163,10 +164,22 @@ for senML in [false, true] {
         let pipeline = try city.pipeline()
         oursCPU.append(Timing.of { processAll(pipeline, batches) }.cpu)
         foundationCPU.append(try Timing.of { _ = try foundationDecodeAll(payloads, senML: senML) }.cpu)
+        decodeCPU.append(Timing.of { _ = streetSenseDecodeAll(city, senML: senML, limit: foundationLimit) }.cpu)
     }
     let ours = Double(city.count) / median(oursCPU)
     let foundation = Double(payloads.count) / median(foundationCPU)
+    decodeOnly.append(median(decodeCPU))
+    foundationOnly.append(median(foundationCPU))
     print("| \(senML ? "SenML" : "native JSON") | \(String(format: "%.0f", city.meanSize(senML: senML))) | \(rate(ours)) | \(String(format: "%.0f", 1e9 / ours)) | \(rate(foundation)) | \(String(format: "%.0f", 1e9 / foundation)) | \(ratio(ours / foundation)) |")
+}
+print("")
+print("### 2b. Decoding alone, same \(foundationLimit) payloads: PayloadDecoder (bytes → readings, validated) vs JSONDecoder (bytes → struct)")
+print("")
+print("| payload | PayloadDecoder messages/s | ns/message | JSONDecoder messages/s | ns/message | ratio |")
+print("|---|---:|---:|---:|---:|---:|")
+for (i, shape) in ["native JSON", "SenML"].enumerated() {
+    let ours = Double(foundationLimit) / decodeOnly[i], foundation = Double(foundationLimit) / foundationOnly[i]
+    print("| \(shape) | \(rate(ours)) | \(String(format: "%.0f", 1e9 / ours)) | \(rate(foundation)) | \(String(format: "%.0f", 1e9 / foundation)) | \(ratio(ours / foundation)) |")
 }
 print("")
 }
