@@ -56,10 +56,13 @@ bench-core: deps
 	$(SWIFT) build $(BENCH_PACKAGE) -c release --product streetsense-corebench
 	"$$($(SWIFT) build $(BENCH_PACKAGE) -c release --show-bin-path)/streetsense-corebench"
 
-# Builds the benchmark table and runs every row once with tiny sizes, judging no timing (so it cannot rot).
+# Builds the benchmark package (debug) and runs the table and the ordo-one suite once each with tiny sizes,
+# judging no timing (so neither can rot). Run directly, an ordo-one executable runs each benchmark once.
 bench-smoke: deps
-	$(SWIFT) build $(BENCH_PACKAGE) --product streetsense-corebench
+	$(SWIFT) build $(BENCH_PACKAGE)
 	"$$($(SWIFT) build $(BENCH_PACKAGE) --show-bin-path)/streetsense-corebench" --smoke
+	STREETSENSE_BENCH_SMOKE=1 "$$($(SWIFT) build $(BENCH_PACKAGE) --show-bin-path)/CoreBenchmarks" > Benchmarks/.build/core-benchmarks-smoke.log
+	@echo "CoreBenchmarks (ordo-one) ran each benchmark once; output in Benchmarks/.build/core-benchmarks-smoke.log"
 
 # End-to-end benchmarks in release mode (a real broker, SQLite and HTTP); results go to BENCHMARKS.md by hand.
 bench: deps

@@ -118,7 +118,7 @@ print("")
 print("| series | StreetSense updates/s | ns/update | reference updates/s | ratio | StreetSense bytes/series | reference bytes/series | ratio |")
 print("|---:|---:|---:|---:|---:|---:|---:|---:|")
 for row in coreRows {
-    let reference = row.reference.map(rate) ?? "(not run: ~10 GB)"
+    let reference = row.reference.map(rate) ?? "(not run: ~4 GB more)"
     let speed = row.reference.map { ratio(row.ours / $0) } ?? "–"
     let referenceBytes = row.referenceBytes.map(bytes) ?? "–"
     let memory = row.referenceBytes.map { ratio($0 / row.oursBytes) } ?? "–"
