@@ -22,8 +22,8 @@ public enum RecordOutcome: UInt8, Sendable, Hashable {
 
 /// The time-bucket rings of every series, in contiguous storage: the heart of the aggregation core.
 ///
-/// Each series owns a slice of two flat arrays (30 fine 10 s buckets and 60 coarse 60 s buckets, see
-/// ``RingGeometry``), a header (newest time, value at the newest time), and a ring of the 64 most recently
+/// Each series owns a contiguous slice of one flat bucket array (its 30 fine 10 s buckets, then its 60 coarse
+/// 60 s buckets, see ``RingGeometry``), a header (newest time, value at the newest time), and a ring of the 64 most recently
 /// accepted timestamps for idempotency. Recording a reading touches O(1) memory and allocates nothing once the
 /// table has grown; window summaries are computed on read (≤ 60 buckets), which happens per snapshot, not per
 /// reading.
@@ -41,8 +41,11 @@ public struct SeriesTable: Sendable {
     /// Timestamps remembered per series for duplicate detection.
     public static let recentCapacity = 64
 
-    @usableFromInline var fine: [TimeBucket] = []
-    @usableFromInline var coarse: [TimeBucket] = []
+    /// Both rings of every series, contiguous per series: the 30 fine buckets, then the 60 coarse ones (so a
+    /// reading's two buckets are at most 2.9 KB apart: one or two pages, not two unrelated arrays).
+    @usableFromInline var buckets: [TimeBucket] = []
+    /// Buckets per series in `buckets`.
+    @usableFromInline static let bucketsPerSeries = RingGeometry.fineSlots + RingGeometry.coarseSlots
     @usableFromInline var header: [SeriesHeader] = []
     /// Low 32 bits of recently accepted timestamps (ms). Collisions need two timestamps 49.7 days apart, and
     /// only readings within the allowed lateness of the newest are compared, so they cannot happen.
@@ -65,8 +68,7 @@ public struct SeriesTable: Sendable {
 
     /// Reserves room for `count` series in total.
     public mutating func reserveCapacity(_ count: Int) {
-        fine.reserveCapacity(count * RingGeometry.fineSlots)
-        coarse.reserveCapacity(count * RingGeometry.coarseSlots)
+        buckets.reserveCapacity(count * Self.bucketsPerSeries)
         header.reserveCapacity(count)
         recent.reserveCapacity(count * Self.recentCapacity)
     }
@@ -74,8 +76,7 @@ public struct SeriesTable: Sendable {
     /// Adds an empty series and returns its id.
     public mutating func addSeries() -> SeriesID {
         let id = SeriesID(Int32(header.count))
-        fine.append(contentsOf: repeatElement(.unused, count: RingGeometry.fineSlots))
-        coarse.append(contentsOf: repeatElement(.unused, count: RingGeometry.coarseSlots))
+        buckets.append(contentsOf: repeatElement(.unused, count: Self.bucketsPerSeries))
         header.append(SeriesHeader())
         recent.append(contentsOf: repeatElement(0, count: Self.recentCapacity))
         return id
@@ -116,13 +117,13 @@ public struct SeriesTable: Sendable {
         header[s].recentCursor = UInt8(truncatingIfNeeded: cursor &+ 1 == Self.recentCapacity ? 0 : cursor &+ 1)
 
         let fineEpoch = RingGeometry.epoch(of: time, width: RingGeometry.fineWidth)
-        fine[s &* RingGeometry.fineSlots &+ RingGeometry.slot(of: fineEpoch, slots: RingGeometry.fineSlots)]
+        buckets[s &* Self.bucketsPerSeries &+ RingGeometry.slot(of: fineEpoch, slots: RingGeometry.fineSlots)]
             .addIfNotOlder(value, epoch: fineEpoch)
         let coarseEpoch = RingGeometry.epoch(of: time, width: RingGeometry.coarseWidth)
         let coarseSlot = RingGeometry.slot(of: coarseEpoch, slots: RingGeometry.coarseSlots)
-        let coarseIndex = s &* RingGeometry.coarseSlots &+ coarseSlot
-        let heldEpoch = coarse[coarseIndex].epoch
-        if coarse[coarseIndex].addIfNotOlder(value, epoch: coarseEpoch) {
+        let coarseIndex = s &* Self.bucketsPerSeries &+ RingGeometry.fineSlots &+ coarseSlot
+        let heldEpoch = buckets[coarseIndex].epoch
+        if buckets[coarseIndex].addIfNotOlder(value, epoch: coarseEpoch) {
             // Queue the minute once: unless an entry for this slot is pending and the slot still holds the
             // same minute (a slot reused for a newer minute needs its own entry; the old one is skipped).
             let bit: UInt64 = 1 &<< UInt64(coarseSlot)
@@ -159,7 +160,7 @@ public struct SeriesTable: Sendable {
         var fineShort = WindowAccumulator(), fineLong = WindowAccumulator()
         let fineNow = RingGeometry.epoch(of: now, width: RingGeometry.fineWidth)
         for slot in 0..<RingGeometry.fineSlots {
-            let b = fine[s * RingGeometry.fineSlots + slot]
+            let b = buckets[s * Self.bucketsPerSeries + slot]
             let age = Int64(fineNow) - Int64(b.epoch)
             guard b.count > 0, age >= 0, age < Int64(RingGeometry.fineSlots) else { continue }
             let x = -Double(age) * Double(RingGeometry.fineWidth) / 60_000
@@ -175,7 +176,7 @@ public struct SeriesTable: Sendable {
         var coarseShort = WindowAccumulator(), coarseLong = WindowAccumulator()
         let coarseNow = RingGeometry.epoch(of: now, width: RingGeometry.coarseWidth)
         for slot in 0..<RingGeometry.coarseSlots {
-            let b = coarse[s * RingGeometry.coarseSlots + slot]
+            let b = buckets[s * Self.bucketsPerSeries + RingGeometry.fineSlots + slot]
             let age = Int64(coarseNow) - Int64(b.epoch)
             guard b.count > 0, age >= 0, age < Int64(RingGeometry.coarseSlots) else { continue }
             let x = -Double(age)
@@ -187,7 +188,8 @@ public struct SeriesTable: Sendable {
 
     /// The 1-minute bucket of a series for a coarse epoch, if the ring still holds it.
     public func minuteBucket(_ series: SeriesID, epoch: Int32) -> TimeBucket? {
-        let b = coarse[Int(series.rawValue) * RingGeometry.coarseSlots + RingGeometry.slot(of: epoch, slots: RingGeometry.coarseSlots)]
+        let b = buckets[Int(series.rawValue) * Self.bucketsPerSeries + RingGeometry.fineSlots
+            + RingGeometry.slot(of: epoch, slots: RingGeometry.coarseSlots)]
         return b.epoch == epoch && b.count > 0 ? b : nil
     }
 
@@ -207,7 +209,7 @@ public struct SeriesTable: Sendable {
             }
             let s = Int(series.rawValue)
             let slot = RingGeometry.slot(of: epoch, slots: RingGeometry.coarseSlots)
-            let bucket = coarse[s * RingGeometry.coarseSlots + slot]
+            let bucket = buckets[s * Self.bucketsPerSeries + RingGeometry.fineSlots + slot]
             // A slot that moved on to a newer minute has that minute's own entry (and owns the queued bit).
             guard bucket.epoch == epoch else { continue }
             header[s].queuedMinutes &= ~(1 &<< UInt64(slot))
