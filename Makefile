@@ -14,14 +14,15 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT ?= swift
 PORT ?= 8080
 
-.PHONY: help deps test-deps build build-debug run test fuzz fuzz-smoke schemathesis-venv bench check-config clean
+.PHONY: help deps test-deps build build-debug run test fuzz fuzz-smoke schemathesis-venv bench bench-core bench-smoke check-config clean
 
 help:
 	@echo "make run     install missing packages, build release, run 'streetsense demo' (dashboard URL printed)"
 	@echo "make test    install missing packages and run every test"
 	@echo "make build   release build only"
 	@echo "make fuzz    every libFuzzer harness for FUZZ_SECONDS (300) each"
-	@echo "make bench   release benchmarks (publish → SSE alert latency at 10 000 and 20 000 msg/s)"
+	@echo "make bench   release benchmarks (publish → SSE alert latency at 10 000 and 20 000 msg/s, then bench-core)"
+	@echo "make bench-core  in-process benchmarks (core, decode → route → aggregate) next to their references"
 
 # Installs only what is missing; apt-get update runs only when something must be installed.
 deps: PACKAGES = $(DEBIAN_PACKAGES)
@@ -68,7 +69,7 @@ $(VENV)/.schemathesis-$(SCHEMATHESIS_VERSION):
 
 # On failure, the failed tests and their issues are repeated after the run (CI shows only the end of the
 # output), followed by the run's own summary line, so the summary stays the last line either way.
-test: test-deps fuzz-smoke schemathesis-venv
+test: test-deps fuzz-smoke schemathesis-venv bench-smoke
 	$(SWIFT) build --build-tests
 	@mkdir -p .build; set -o pipefail; \
 	if $(SWIFT) test --skip-build 2>&1 | tee .build/test-output.log; then exit 0; fi; \
@@ -76,6 +77,21 @@ test: test-deps fuzz-smoke schemathesis-venv
 	grep -E '✘|recorded an issue|Expectation failed|Caught error' .build/test-output.log | grep -v 'Test run with' | head -80; \
 	echo "=== machine: $$(nproc) cores, $$(df -h . | awk 'NR==2 {print $$4}') free here, open files $$(ulimit -n), TMPDIR=$${TMPDIR:-unset} ==="; \
 	grep -E 'Test run with' .build/test-output.log | tail -1; exit 1
+
+# The in-process benchmarks live in their own package (Benchmarks/Package.swift) so that ordo-one/benchmark stays
+# out of the main build. bench-core prints the comparison table recorded in BENCHMARKS.md.
+BENCH_PACKAGE := --package-path Benchmarks
+bench-core: deps
+	$(SWIFT) build $(BENCH_PACKAGE) -c release --product streetsense-corebench
+	"$$($(SWIFT) build $(BENCH_PACKAGE) -c release --show-bin-path)/streetsense-corebench"
+
+# Builds the benchmark package (debug) and runs the table and the ordo-one suite once each with tiny sizes,
+# judging no timing (so neither can rot). Run directly, an ordo-one executable runs each benchmark once.
+bench-smoke: deps
+	$(SWIFT) build $(BENCH_PACKAGE)
+	"$$($(SWIFT) build $(BENCH_PACKAGE) --show-bin-path)/streetsense-corebench" --smoke
+	STREETSENSE_BENCH_SMOKE=1 "$$($(SWIFT) build $(BENCH_PACKAGE) --show-bin-path)/CoreBenchmarks" > Benchmarks/.build/core-benchmarks-smoke.log
+	@echo "CoreBenchmarks (ordo-one) ran each benchmark once; output in Benchmarks/.build/core-benchmarks-smoke.log"
 
 # End-to-end benchmarks in release mode (a real broker, SQLite and HTTP); results go to BENCHMARKS.md by hand.
 # Publish → SSE alert latency next to the broker-only hop, at 10 000 msg/s and at half the broker's QoS 1
@@ -85,6 +101,7 @@ bench: deps
 	@$(SWIFT) --version 2>&1 | head -1
 	"$$($(SWIFT) build -c release --show-bin-path)/streetsense-bench" alert-latency --rate 10000 --seconds 20
 	"$$($(SWIFT) build -c release --show-bin-path)/streetsense-bench" alert-latency --rate 20000 --seconds 20
+	$(MAKE) bench-core
 
 check-config: build
 	"$$($(SWIFT) build -c release --show-bin-path)/streetsense" check-config --config deploy/demo/streetsense.yaml

@@ -15,6 +15,10 @@ let package = Package(
     products: [
         .executable(name: "streetsense", targets: ["streetsense"]),
         .library(name: "StreetSenseCore", targets: ["StreetSenseCore"]),
+        // For the in-process benchmark package in Benchmarks/ (its own Package.swift).
+        .library(name: "StreetSenseDecoding", targets: ["StreetSenseDecoding"]),
+        .library(name: "StreetSensePipeline", targets: ["StreetSensePipeline"]),
+        .library(name: "StreetSenseSimulation", targets: ["StreetSenseSimulation"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

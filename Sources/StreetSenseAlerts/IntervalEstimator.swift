@@ -18,17 +18,23 @@ public struct IntervalEstimator: Hashable, Sendable {
 
     public init() {}
 
+    /// The median interval in ms: the middle one of an odd count, the mean of the two middle ones (rounded
+    /// down) of an even count; nil before the first interval. Kept up to date by ``add(_:)``.
+    public private(set) var median: Int64?
+
     /// Adds an interval (ms). Intervals ≤ 0 (readings stamped at the same time, or out of order) are ignored.
     public mutating func add(_ interval: Int64) {
         guard interval > 0 else { return }
+        let replaced: Int64? = count == Self.capacity ? slots[next] : nil
         slots[next] = interval
         next = next == Self.capacity - 1 ? 0 : next + 1
         if count < Self.capacity { count += 1 }
+        // A full estimator replacing an interval by an equal one keeps its median: a sensor reporting on a
+        // regular schedule (every reading of it) costs no sort.
+        if replaced != interval { median = computedMedian }
     }
 
-    /// The median interval in ms: the middle one of an odd count, the mean of the two middle ones (rounded
-    /// down) of an even count; nil before the first interval.
-    public var median: Int64? {
+    private var computedMedian: Int64? {
         guard count > 0 else { return nil }
         // Insertion sort of a copy of the filled slots: at most 36 comparisons, on the stack.
         var sorted = NineSlots()

@@ -136,10 +136,10 @@ public struct AggregationCore: Sendable {
     public func ref(of sensor: SensorIndex) -> Int32 { sensors[Int(sensor.rawValue)].ref }
 
     /// Whether a sensor is in the registry.
-    public func isRegistered(_ sensor: SensorIndex) -> Bool { sensors[Int(sensor.rawValue)].definition != nil }
+    public func isRegistered(_ sensor: SensorIndex) -> Bool { sensors[Int(sensor.rawValue)].kind != nil }
 
     /// The kind of a registered sensor (nil when unregistered).
-    public func kind(of sensor: SensorIndex) -> SensorKind? { sensors[Int(sensor.rawValue)].definition?.kind }
+    public func kind(of sensor: SensorIndex) -> SensorKind? { sensors[Int(sensor.rawValue)].kind }
 
     private mutating func addSensor(address: SensorAddress, definition: SensorDefinition?, zone: Int?, ref: Int32) -> SensorIndex {
         let index = SensorIndex(Int32(sensors.count))
@@ -192,7 +192,7 @@ public struct AggregationCore: Sendable {
         let s = Int(sensor.rawValue)
         totals.messages += 1
         sensors[s].counts.messages += 1
-        let kind = sensors[s].definition?.kind
+        let kind = sensors[s].kind
         var flowNet = 0.0
         var flowChanged = false
         for reading in readings {
@@ -281,23 +281,27 @@ public struct AggregationCore: Sendable {
     // MARK: Zone density
 
     /// A sensor's current estimate of people over the area it covers, or nil if it has none.
+    ///
+    /// Runs for every sensor of every zone at every sample instant, so it reads only the unboxed copies of the
+    /// definition's numbers in ``SensorState`` (reading `definition` itself would copy its strings).
     func peopleEstimate(_ s: Int) -> (people: Double, newest: Int64)? {
-        guard let definition = sensors[s].definition else { return nil }
+        guard let kind = sensors[s].kind else { return nil }
+        let factor = sensors[s].factor
         func series(_ metric: Metric) -> SeriesID? {
             let id = sensorSeries[s * Metric.count + Int(metric.rawValue)]
             return id >= 0 ? SeriesID(id) : nil
         }
-        switch definition.kind {
+        switch kind {
         case .occupancy, .devices:
-            let metric: Metric = definition.kind == .occupancy ? .people : .devices
+            let metric: Metric = kind == .occupancy ? .people : .devices
             guard let id = series(metric), let newest = self.series.newest(id), let last = self.series.last(id) else { return nil }
-            return (last * definition.factor, newest.milliseconds)
+            return (last * factor, newest.milliseconds)
         case .flow:
             let newestIn = series(.peopleIn).flatMap { self.series.newest($0) }?.milliseconds ?? .min
             let newestOut = series(.peopleOut).flatMap { self.series.newest($0) }?.milliseconds ?? .min
             let newest = Swift.max(newestIn, newestOut)
             guard newest != .min else { return nil }
-            return (sensors[s].flowOccupancy * definition.factor, newest)
+            return (sensors[s].flowOccupancy * factor, newest)
         case .air:
             return nil
         }
@@ -318,15 +322,15 @@ public struct AggregationCore: Sendable {
         let zoneArea = zones[z].definition.areaM2
         for sensor in zones[z].sensors {
             let s = Int(sensor.rawValue)
-            guard let definition = sensors[s].definition, definition.kind.estimatesPeople else { continue }
+            guard let kind = sensors[s].kind, kind.estimatesPeople else { continue }
             guard let (p, newest) = peopleEstimate(s) else { continue }
-            if instant - newest > definition.staleAfter.wholeMilliseconds {
+            if instant - newest > sensors[s].staleAfterMilliseconds {
                 estimate.stale += 1
                 continue
             }
             estimate.used += 1
             people += p
-            estimate.coveredM2 += definition.coveredM2 ?? zoneArea
+            estimate.coveredM2 += sensors[s].coveredM2 ?? zoneArea
             estimate.updatedAt = Swift.max(estimate.updatedAt, newest)
         }
         if estimate.used > 0, estimate.coveredM2 > 0 {
@@ -466,12 +470,22 @@ struct SensorState: Sendable {
     var lastSeen: Int64 = .min
     var flowOccupancy: Double = 0
     var counts = IngestCounts()
+    /// The numbers of `definition` the zone estimate reads at every sample instant, unboxed (nil kind:
+    /// unregistered).
+    let kind: SensorKind?
+    let factor: Double
+    let coveredM2: Double?
+    let staleAfterMilliseconds: Int64
 
     init(address: SensorAddress, definition: SensorDefinition?, zone: Int32, ref: Int32) {
         self.address = address
         self.definition = definition
         self.zone = zone
         self.ref = ref
+        kind = definition?.kind
+        factor = definition?.factor ?? 1
+        coveredM2 = definition?.coveredM2
+        staleAfterMilliseconds = definition?.staleAfter.wholeMilliseconds ?? 0
     }
 }
 

@@ -22,8 +22,8 @@ public enum RecordOutcome: UInt8, Sendable, Hashable {
 
 /// The time-bucket rings of every series, in contiguous storage: the heart of the aggregation core.
 ///
-/// Each series owns a slice of two flat arrays (30 fine 10 s buckets and 60 coarse 60 s buckets, see
-/// ``RingGeometry``), a header (newest time, value at the newest time), and a ring of the 64 most recently
+/// Each series owns a contiguous slice of one flat bucket array (its 30 fine 10 s buckets, then its 60 coarse
+/// 60 s buckets, see ``RingGeometry``), a header (newest time, value at the newest time), and a ring of the 64 most recently
 /// accepted timestamps for idempotency. Recording a reading touches O(1) memory and allocates nothing once the
 /// table has grown; window summaries are computed on read (≤ 60 buckets), which happens per snapshot, not per
 /// reading.
@@ -41,13 +41,17 @@ public struct SeriesTable: Sendable {
     /// Timestamps remembered per series for duplicate detection.
     public static let recentCapacity = 64
 
-    @usableFromInline var fine: [TimeBucket] = []
-    @usableFromInline var coarse: [TimeBucket] = []
+    /// Both rings of every series, contiguous per series: the 30 fine buckets, then the 60 coarse ones (so a
+    /// reading's two buckets are at most 2.9 KB apart: one or two pages, not two unrelated arrays).
+    @usableFromInline var buckets: [TimeBucket] = []
+    /// Buckets per series in `buckets`.
+    @usableFromInline static let bucketsPerSeries = RingGeometry.fineSlots + RingGeometry.coarseSlots
     @usableFromInline var header: [SeriesHeader] = []
     /// Low 32 bits of recently accepted timestamps (ms). Collisions need two timestamps 49.7 days apart, and
     /// only readings within the allowed lateness of the newest are compared, so they cannot happen.
     @usableFromInline var recent: [UInt32] = []
-    /// (series, coarse epoch) pairs whose 1-minute bucket changed since the last ``drainChangedMinutes(_:)``.
+    /// (series, coarse epoch) pairs whose 1-minute bucket changed since the last ``drainChangedMinutes(_:)``,
+    /// in the order they first changed; at most one entry per (series, minute) (see `SeriesHeader.queuedMinutes`).
     @usableFromInline var changedMinutes: [(SeriesID, Int32)] = []
 
     public init() {}
@@ -64,8 +68,7 @@ public struct SeriesTable: Sendable {
 
     /// Reserves room for `count` series in total.
     public mutating func reserveCapacity(_ count: Int) {
-        fine.reserveCapacity(count * RingGeometry.fineSlots)
-        coarse.reserveCapacity(count * RingGeometry.coarseSlots)
+        buckets.reserveCapacity(count * Self.bucketsPerSeries)
         header.reserveCapacity(count)
         recent.reserveCapacity(count * Self.recentCapacity)
     }
@@ -73,8 +76,7 @@ public struct SeriesTable: Sendable {
     /// Adds an empty series and returns its id.
     public mutating func addSeries() -> SeriesID {
         let id = SeriesID(Int32(header.count))
-        fine.append(contentsOf: repeatElement(.unused, count: RingGeometry.fineSlots))
-        coarse.append(contentsOf: repeatElement(.unused, count: RingGeometry.coarseSlots))
+        buckets.append(contentsOf: repeatElement(.unused, count: Self.bucketsPerSeries))
         header.append(SeriesHeader())
         recent.append(contentsOf: repeatElement(0, count: Self.recentCapacity))
         return id
@@ -115,14 +117,20 @@ public struct SeriesTable: Sendable {
         header[s].recentCursor = UInt8(truncatingIfNeeded: cursor &+ 1 == Self.recentCapacity ? 0 : cursor &+ 1)
 
         let fineEpoch = RingGeometry.epoch(of: time, width: RingGeometry.fineWidth)
-        fine[s &* RingGeometry.fineSlots &+ RingGeometry.slot(of: fineEpoch, slots: RingGeometry.fineSlots)]
+        buckets[s &* Self.bucketsPerSeries &+ RingGeometry.slot(of: fineEpoch, slots: RingGeometry.fineSlots)]
             .addIfNotOlder(value, epoch: fineEpoch)
         let coarseEpoch = RingGeometry.epoch(of: time, width: RingGeometry.coarseWidth)
-        if coarse[s &* RingGeometry.coarseSlots &+ RingGeometry.slot(of: coarseEpoch, slots: RingGeometry.coarseSlots)]
-            .addIfNotOlder(value, epoch: coarseEpoch), header[s].changedMinute != coarseEpoch
-        {
-            header[s].changedMinute = coarseEpoch
-            changedMinutes.append((series, coarseEpoch))
+        let coarseSlot = RingGeometry.slot(of: coarseEpoch, slots: RingGeometry.coarseSlots)
+        let coarseIndex = s &* Self.bucketsPerSeries &+ RingGeometry.fineSlots &+ coarseSlot
+        let heldEpoch = buckets[coarseIndex].epoch
+        if buckets[coarseIndex].addIfNotOlder(value, epoch: coarseEpoch) {
+            // Queue the minute once: unless an entry for this slot is pending and the slot still holds the
+            // same minute (a slot reused for a newer minute needs its own entry; the old one is skipped).
+            let bit: UInt64 = 1 &<< UInt64(coarseSlot)
+            if header[s].queuedMinutes & bit == 0 || heldEpoch != coarseEpoch {
+                header[s].queuedMinutes |= bit
+                changedMinutes.append((series, coarseEpoch))
+            }
         }
         return .accepted
     }
@@ -152,7 +160,7 @@ public struct SeriesTable: Sendable {
         var fineShort = WindowAccumulator(), fineLong = WindowAccumulator()
         let fineNow = RingGeometry.epoch(of: now, width: RingGeometry.fineWidth)
         for slot in 0..<RingGeometry.fineSlots {
-            let b = fine[s * RingGeometry.fineSlots + slot]
+            let b = buckets[s * Self.bucketsPerSeries + slot]
             let age = Int64(fineNow) - Int64(b.epoch)
             guard b.count > 0, age >= 0, age < Int64(RingGeometry.fineSlots) else { continue }
             let x = -Double(age) * Double(RingGeometry.fineWidth) / 60_000
@@ -168,7 +176,7 @@ public struct SeriesTable: Sendable {
         var coarseShort = WindowAccumulator(), coarseLong = WindowAccumulator()
         let coarseNow = RingGeometry.epoch(of: now, width: RingGeometry.coarseWidth)
         for slot in 0..<RingGeometry.coarseSlots {
-            let b = coarse[s * RingGeometry.coarseSlots + slot]
+            let b = buckets[s * Self.bucketsPerSeries + RingGeometry.fineSlots + slot]
             let age = Int64(coarseNow) - Int64(b.epoch)
             guard b.count > 0, age >= 0, age < Int64(RingGeometry.coarseSlots) else { continue }
             let x = -Double(age)
@@ -180,30 +188,32 @@ public struct SeriesTable: Sendable {
 
     /// The 1-minute bucket of a series for a coarse epoch, if the ring still holds it.
     public func minuteBucket(_ series: SeriesID, epoch: Int32) -> TimeBucket? {
-        let b = coarse[Int(series.rawValue) * RingGeometry.coarseSlots + RingGeometry.slot(of: epoch, slots: RingGeometry.coarseSlots)]
+        let b = buckets[Int(series.rawValue) * Self.bucketsPerSeries + RingGeometry.fineSlots
+            + RingGeometry.slot(of: epoch, slots: RingGeometry.coarseSlots)]
         return b.epoch == epoch && b.count > 0 ? b : nil
     }
 
     /// Hands every (series, 1-minute bucket) changed since the last call to `body`, once each, and forgets them;
-    /// only minutes that ended at or before `cutoff` (ms) are handed over, later ones stay queued.
+    /// only minutes that ended at or before `cutoff` (ms) are handed over, later ones stay queued. Minutes are
+    /// handed over in the order they were first changed. O(queued), and allocates nothing.
     public mutating func drainChangedMinutes(closedBy cutoff: Int64 = .max, _ body: (SeriesID, Int32, TimeBucket) -> Void) {
         guard !changedMinutes.isEmpty else { return }
-        // A series alternating between two minutes (late readings) can be queued more than once.
-        changedMinutes.sort { ($0.0.rawValue, $0.1) < ($1.0.rawValue, $1.1) }
-        var previous: (SeriesID, Int32)?
         var kept = 0
         for i in changedMinutes.indices {
             let (series, epoch) = changedMinutes[i]
-            if let p = previous, p.0 == series, p.1 == epoch { continue }
-            previous = (series, epoch)
             let end = (Int64(epoch) + 1) * RingGeometry.coarseWidth
             if end > cutoff {
                 changedMinutes[kept] = (series, epoch)
                 kept += 1
                 continue
             }
-            if header[Int(series.rawValue)].changedMinute == epoch { header[Int(series.rawValue)].changedMinute = .min }
-            if let bucket = minuteBucket(series, epoch: epoch) { body(series, epoch, bucket) }
+            let s = Int(series.rawValue)
+            let slot = RingGeometry.slot(of: epoch, slots: RingGeometry.coarseSlots)
+            let bucket = buckets[s * Self.bucketsPerSeries + RingGeometry.fineSlots + slot]
+            // A slot that moved on to a newer minute has that minute's own entry (and owns the queued bit).
+            guard bucket.epoch == epoch else { continue }
+            header[s].queuedMinutes &= ~(1 &<< UInt64(slot))
+            if bucket.count > 0 { body(series, epoch, bucket) }
         }
         changedMinutes.removeSubrange(kept...)
     }
@@ -214,8 +224,9 @@ public struct SeriesTable: Sendable {
 struct SeriesHeader: Sendable {
     @usableFromInline var newest: Int64 = .min
     @usableFromInline var last: Double = 0
-    /// The coarse epoch last queued in `changedMinutes` (so a busy minute is queued once).
-    @usableFromInline var changedMinute: Int32 = .min
+    /// Bit k set: slot k of the coarse ring has an entry in `changedMinutes` not yet drained (so a minute is
+    /// queued once however many readings change it, even when late readings alternate between minutes).
+    @usableFromInline var queuedMinutes: UInt64 = 0
     @usableFromInline var recentCursor: UInt8 = 0
 
     @usableFromInline init() {}

@@ -1,0 +1,186 @@
+// The in-process benchmark table (`make bench-core`): the aggregation core and decode → route → aggregate,
+// each next to a reference measured in the same run on the same input, as a ratio.
+//
+//   streetsense-corebench [--smoke] [--reps N] [--skip-million] [--only core|pipeline] [--series N] [--sensors N]
+//
+// --smoke runs every row once with tiny sizes and prints the table without judging it (`make test`).
+// --only, --series and --sensors narrow a run (for profiling, e.g. under valgrind --tool=callgrind).
+
+import CoreWorkloads
+import Foundation
+import StreetSenseCore
+import StreetSensePipeline
+
+let arguments = CommandLine.arguments.dropFirst()
+let smoke = arguments.contains("--smoke")
+let skipMillion = arguments.contains("--skip-million")
+func option(_ name: String) -> String? {
+    guard let i = arguments.firstIndex(of: name), arguments.index(after: i) < arguments.endIndex else { return nil }
+    return arguments[arguments.index(after: i)]
+}
+let reps = option("--reps").flatMap(Int.init).map { max(1, $0) } ?? (smoke ? 1 : 5)
+let only = option("--only")
+
+func fileText(_ path: String) -> String { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
+
+func machine() -> String {
+    let cpu = fileText("/proc/cpuinfo").split(separator: "\n").first { $0.hasPrefix("model name") }
+        .map { $0.split(separator: ":", maxSplits: 1)[1].trimmingCharacters(in: .whitespaces) } ?? "unknown CPU"
+    let memory = fileText("/proc/meminfo").split(separator: "\n").first { $0.hasPrefix("MemTotal") }
+        .map { $0.split(separator: ":", maxSplits: 1)[1].trimmingCharacters(in: .whitespaces) } ?? "?"
+    return "\(ProcessInfo.processInfo.activeProcessorCount) cores, \(cpu), \(memory) memory"
+}
+
+func loadAverage() -> String {
+    fileText("/proc/loadavg").split(separator: " ").prefix(3).joined(separator: " ")
+}
+
+func rate(_ value: Double) -> String {
+    if value >= 1e6 { return String(format: "%.2f M/s", value / 1e6) }
+    if value >= 1e3 { return String(format: "%.1f k/s", value / 1e3) }
+    return String(format: "%.0f /s", value)
+}
+
+func nanoseconds(_ seconds: Double, per count: Int) -> String { String(format: "%.1f ns", seconds / Double(count) * 1e9) }
+
+func bytes(_ value: Double) -> String {
+    value >= 10_240 ? String(format: "%.1f KiB", value / 1024) : String(format: "%.0f B", value)
+}
+
+func ratio(_ value: Double) -> String { value.isFinite ? String(format: "%.1f×", value) : "–" }
+
+print("# streetsense-corebench\(smoke ? " --smoke (tiny sizes; figures mean nothing)" : "")")
+print("machine: \(machine()); load average at start: \(loadAverage())")
+print("rates are on thread CPU time; each figure is the median of \(reps) runs, ours and the reference alternating")
+print("")
+
+// MARK: Core and scaling
+
+struct CoreRow {
+    var series: Int
+    var ours: Double  // updates/s
+    var oursNanoseconds: Double
+    var oursWall: Double
+    var reference: Double?
+    var oursBytes: Double
+    var referenceBytes: Double?
+}
+
+var seriesCounts = smoke ? [1_000] : (skipMillion ? [1_000, 10_000, 100_000] : [1_000, 10_000, 100_000, 1_000_000])
+if let n = option("--series").flatMap(Int.init) { seriesCounts = [n] }
+if only == "pipeline" { seriesCounts = [] }
+var coreRows: [CoreRow] = []
+for n in seriesCounts {
+    // Sixty rounds (one hour at 60 s) fill every window, so the memory figures are those of full windows.
+    let rounds = smoke ? 61 : (n >= 1_000_000 ? 6 : 60)
+    let trace = CoreTrace(seriesCount: n, rounds: rounds)
+    let passesPerRun = max(1, (smoke ? 1 : 2_000_000) / trace.count)
+    let withReference = n <= 100_000
+
+    var heap = heapBytesInUse()
+    var ours = CoreRun(seriesCount: n)
+    ours.recordPass(trace)  // warm: every window has seen an hour, the rollup queue has its capacity
+    let oursBytes = Double(heapBytesInUse() - heap) / Double(n)
+
+    var naive = NaiveRun()
+    var naiveBytes: Double?
+    if withReference {
+        heap = heapBytesInUse()
+        naive.recordPass(trace)
+        naiveBytes = Double(heapBytesInUse() - heap) / Double(n)
+    }
+    var oursCPU: [Double] = [], oursWall: [Double] = [], naiveCPU: [Double] = []
+    for _ in 0..<reps {
+        let t = Timing.of { for _ in 0..<passesPerRun { ours.recordPass(trace) } }
+        oursCPU.append(t.cpu)
+        oursWall.append(t.wall)
+        if withReference {
+            naiveCPU.append(Timing.of { for _ in 0..<passesPerRun { naive.recordPass(trace) } }.cpu)
+        }
+    }
+    precondition(ours.accepted == ours.passes * trace.count, "the core must accept every reading of the trace")
+    let updates = Double(passesPerRun * trace.count)
+    coreRows.append(CoreRow(
+        series: n, ours: updates / median(oursCPU), oursNanoseconds: median(oursCPU) / updates * 1e9,
+        oursWall: updates / median(oursWall), reference: withReference ? updates / median(naiveCPU) : nil,
+        oursBytes: oursBytes, referenceBytes: naiveBytes))
+    // Both tables go before the next size is built.
+    _ = ours.table.count
+    _ = naive.table.count
+}
+
+if !coreRows.isEmpty {
+print("## 1 + 3. Aggregation core: updates/s into all four windows (1m/5m/15m/1h), readings in trace order")
+print("(one reading per series per 60 s, series interleaved in a seeded shuffle; closed 1-minute rollups drained")
+print("every 10 000 readings as the pipeline does; reference: naive per-series arrays of buckets in a dictionary,")
+print("evicting bucket by bucket; bytes per series measured on the heap after one hour of readings)")
+print("")
+print("| series | StreetSense updates/s | ns/update | reference updates/s | ratio | StreetSense bytes/series | reference bytes/series | ratio |")
+print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+for row in coreRows {
+    let reference = row.reference.map(rate) ?? "(not run: ~4 GB more)"
+    let speed = row.reference.map { ratio(row.ours / $0) } ?? "–"
+    let referenceBytes = row.referenceBytes.map(bytes) ?? "–"
+    let memory = row.referenceBytes.map { ratio($0 / row.oursBytes) } ?? "–"
+    print("| \(row.series) | \(rate(row.ours)) | \(String(format: "%.1f", row.oursNanoseconds)) | \(reference) | \(speed) | \(bytes(row.oursBytes)) | \(referenceBytes) | \(memory) |")
+}
+if let first = coreRows.first, let last = coreRows.last, coreRows.count > 1 {
+    print("")
+    print(String(format: "cost per update at %d series ÷ at %d series: %.2f (flat within 2× is the target)",
+                 last.series, first.series, last.oursNanoseconds / first.oursNanoseconds))
+}
+print("SeriesTable.bytesPerSeries (static layout): \(SeriesTable.bytesPerSeries) B")
+print("")
+}
+
+// MARK: Decode + route + aggregate
+
+if only != "core" {
+let sensors = option("--sensors").flatMap(Int.init) ?? (smoke ? 100 : 10_000)
+let duration: Duration = smoke ? .seconds(300) : .seconds(1_800)
+let city = try CityTrace(sensors: sensors, duration: duration)
+let foundationLimit = min(city.count, smoke ? 200 : 20_000)
+print("## 2. Decode + route + aggregate from raw payload bytes (city-scale, \(sensors) sensors, \(duration.components.seconds / 60) min: \(city.count) messages, \(city.readings) readings)")
+print("(the real Pipeline.process(MessageBatch) in batches of 4096: topic routing, decoding, the core, the alert")
+print("rules and the store rows, store batches dropped instead of written; reference: Foundation JSONDecoder")
+print("decoding the first \(foundationLimit) payloads into a Decodable struct, nothing else)")
+print("")
+print("| payload | mean bytes | StreetSense messages/s | ns/message | JSONDecoder messages/s | ns/message | ratio |")
+print("|---|---:|---:|---:|---:|---:|---:|")
+var decodeOnly: [Double] = [], foundationOnly: [Double] = []
+for senML in [false, true] {
+    let batches = city.batches(senML: senML)
+    let payloads = (senML ? city.senML : city.native).prefix(foundationLimit).map { Data($0) }
+    var oursCPU: [Double] = [], foundationCPU: [Double] = [], decodeCPU: [Double] = []
+    // Warm-up run of each (page faults, lazy initialisation), not counted.
+    do {
+        let pipeline = try city.pipeline()
+        processAll(pipeline, batches)
+        precondition(pipeline.core.totals.accepted == city.readings,
+                     "accepted \(pipeline.core.totals.accepted) of \(city.readings) readings (\(pipeline.core.totals))")
+        _ = try foundationDecodeAll(payloads, senML: senML)
+    }
+    for _ in 0..<reps {
+        let pipeline = try city.pipeline()
+        oursCPU.append(Timing.of { processAll(pipeline, batches) }.cpu)
+        foundationCPU.append(try Timing.of { _ = try foundationDecodeAll(payloads, senML: senML) }.cpu)
+        decodeCPU.append(Timing.of { _ = streetSenseDecodeAll(city, senML: senML, limit: foundationLimit) }.cpu)
+    }
+    let ours = Double(city.count) / median(oursCPU)
+    let foundation = Double(payloads.count) / median(foundationCPU)
+    decodeOnly.append(median(decodeCPU))
+    foundationOnly.append(median(foundationCPU))
+    print("| \(senML ? "SenML" : "native JSON") | \(String(format: "%.0f", city.meanSize(senML: senML))) | \(rate(ours)) | \(String(format: "%.0f", 1e9 / ours)) | \(rate(foundation)) | \(String(format: "%.0f", 1e9 / foundation)) | \(ratio(ours / foundation)) |")
+}
+print("")
+print("### 2b. Decoding alone, same \(foundationLimit) payloads: PayloadDecoder (bytes → readings, validated) vs JSONDecoder (bytes → struct)")
+print("")
+print("| payload | PayloadDecoder messages/s | ns/message | JSONDecoder messages/s | ns/message | ratio |")
+print("|---|---:|---:|---:|---:|---:|")
+for (i, shape) in ["native JSON", "SenML"].enumerated() {
+    let ours = Double(foundationLimit) / decodeOnly[i], foundation = Double(foundationLimit) / foundationOnly[i]
+    print("| \(shape) | \(rate(ours)) | \(String(format: "%.0f", 1e9 / ours)) | \(rate(foundation)) | \(String(format: "%.0f", 1e9 / foundation)) | \(ratio(ours / foundation)) |")
+}
+print("")
+}
+print("load average at end: \(loadAverage())")
