@@ -1,17 +1,11 @@
 import Foundation
 import Testing
 
-/// The `streetsense` executable next to this test bundle (`swift build --build-tests` builds both).
-private let executable = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("streetsense").path
-
-/// The package root, from this file's path.
-private let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-
 /// Runs `streetsense` with `arguments` and no `STREETSENSE_` variables from this environment.
 private func streetsense(_ arguments: [String], environment extra: [String: String] = [:]) throws -> ProgramRun {
     var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("STREETSENSE_") }
     environment.merge(extra) { _, new in new }
-    return try ProgramRun.run(executable, arguments, environment: environment, separateErrors: true)
+    return try ProgramRun.run(streetsenseExecutable, arguments, environment: environment, separateErrors: true)
 }
 
 /// A folder of configuration files for one test, removed afterwards.
@@ -43,7 +37,7 @@ extension IntegrationSuites {
     /// `streetsense check-config`, run as an operator runs it: the real executable, real files.
     @Suite struct CheckConfigCommandTests {
         @Test func theDemoConfigurationIsValid() throws {
-            let run = try streetsense(["check-config", "--config", "\(root)/deploy/demo/streetsense.yaml"])
+            let run = try streetsense(["check-config", "--config", "\(packageRoot)/deploy/demo/streetsense.yaml"])
             #expect(run.status == 0, "\(run.errorOutput)")
             #expect(run.output.contains("streetsense.yaml: ok ("))
             #expect(run.errorOutput.isEmpty)
@@ -110,7 +104,7 @@ extension IntegrationSuites {
 
         @Test func environmentOverridesAreChecked() throws {
             let run = try streetsense(
-                ["check-config", "--config", "\(root)/deploy/demo/streetsense.yaml"], environment: ["STREETSENSE_HTTP_LISTEN": "not an address"])
+                ["check-config", "--config", "\(packageRoot)/deploy/demo/streetsense.yaml"], environment: ["STREETSENSE_HTTP_LISTEN": "not an address"])
             #expect(run.status == 1)
             #expect(run.errorOutput.contains("STREETSENSE_HTTP_LISTEN"), "\(run.errorOutput)")
         }

@@ -4,31 +4,27 @@ import Mosquitto
 import StreetSenseTesting
 import Testing
 
-/// The package root, from this file's path.
-private let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-
 extension IntegrationSuites {
     /// What `deploy/` ships is checked by the tools that will read it: systemd, mosquitto and `streetsense` itself.
     @Suite struct DeployFilesTests {
         @Test func theSystemdUnitIsLockedDown() throws {
             let analyze = "/usr/bin/systemd-analyze"
             try #require(FileManager.default.isExecutableFile(atPath: analyze), "systemd-analyze (Debian package systemd) is missing")
-            let result = try ProgramRun.run(analyze, ["security", "--offline=true", "\(root)/deploy/systemd/streetsense.service"])
+            let result = try ProgramRun.run(analyze, ["security", "--offline=true", "\(packageRoot)/deploy/systemd/streetsense.service"])
             let line = try #require(result.output.split(separator: "\n").first { $0.contains("Overall exposure level") }, "\(result.output)")
             // "Overall exposure level for streetsense.service: 1.4 OK 🙂" (":-)" instead of the emoji without a UTF-8 locale).
         let match = try #require(line.firstMatch(of: /exposure level for \S+: ([0-9]+(?:\.[0-9]+)?)/), "\(line)")
         let score = try #require(Double(match.output.1), "\(line)")
             #expect(score <= 2.0, "\(line)")
-            let verify = try ProgramRun.run(analyze, ["verify", "\(root)/deploy/systemd/streetsense.service"])
+            let verify = try ProgramRun.run(analyze, ["verify", "\(packageRoot)/deploy/systemd/streetsense.service"])
             // The binary is not installed here; anything else verify says is a mistake in the unit.
             let complaints = verify.output.split(separator: "\n").filter { !$0.contains("/usr/local/bin/streetsense is not executable") }
             #expect(complaints.isEmpty, "\(complaints)")
         }
 
         @Test func theShippedConfigurationsPassCheckConfig() throws {
-            let executable = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("streetsense").path
             for config in ["deploy/demo/streetsense.yaml", "deploy/compose/streetsense/streetsense.yaml"] {
-                let result = try ProgramRun.run(executable, ["check-config", "--config", "\(root)/\(config)"])
+                let result = try ProgramRun.run(streetsenseExecutable, ["check-config", "--config", "\(packageRoot)/\(config)"])
                 #expect(result.status == 0, "\(config): \(result.output)")
             }
         }
@@ -36,7 +32,7 @@ extension IntegrationSuites {
         /// The production broker settings as mosquitto 2.0 reads them, with the production ACL and accounts for the
         /// service and two pilots (listeners, paths and TLS files are the test broker's own).
         @Test func theProductionBrokerKeepsEachPilotToItsOwnTopics() async throws {
-            let conf = try String(contentsOfFile: "\(root)/deploy/mosquitto/streetsense.conf", encoding: .utf8)
+            let conf = try String(contentsOfFile: "\(packageRoot)/deploy/mosquitto/streetsense.conf", encoding: .utf8)
             let placeDependent: Set<String> = [
                 "per_listener_settings", "persistence", "persistence_location", "password_file", "acl_file", "listener", "protocol", "cafile",
                 "certfile", "keyfile", "tls_version", "log_dest", "log_type", "allow_anonymous", "connection_messages",
@@ -57,7 +53,7 @@ extension IntegrationSuites {
             #expect((Int(tuning["autosave_interval"] ?? "") ?? 1800) <= 60)
             #expect((Int(tuning["message_size_limit"] ?? "") ?? 0) >= 65_536)
 
-            let acl = try String(contentsOfFile: "\(root)/deploy/mosquitto/streetsense.acl", encoding: .utf8)
+            let acl = try String(contentsOfFile: "\(packageRoot)/deploy/mosquitto/streetsense.acl", encoding: .utf8)
             let rules = acl.split(separator: "\n").map(String.init).filter { !$0.hasPrefix("#") && !$0.isEmpty }
             let users = ["streetsense": "s-secret-1", "helsinki-lab": "h-secret-2", "citizen-air": "c-secret-3"]
             let broker = try await TestBroker.start(.init(persistence: true, users: users, aclRules: rules, extraConfiguration: lines))

@@ -147,8 +147,7 @@ extension IntegrationSuites {
 
         /// The virtualenv that `make schemathesis-venv` (part of `make test`) creates.
         static let schemathesis: String? = {
-            let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-            let path = root + "/.build/venv/bin/schemathesis"
+            let path = packageRoot + "/.build/venv/bin/schemathesis"
             return FileManager.default.isExecutableFile(atPath: path) ? path : nil
         }()
 

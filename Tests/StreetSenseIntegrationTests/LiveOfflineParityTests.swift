@@ -12,9 +12,6 @@ import StreetSenseStore
 import StreetSenseTesting
 import Testing
 
-/// The package root, from this file's path.
-private let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-
 /// The shipped festival scenario (its zones, sensors, profile and air) with a shorter surge and every kind of
 /// fault, so that 22 minutes of event time cross every crowd level, raise a real build-up, silence an air
 /// station and send error codes, besides malformed, duplicate, late and out-of-order deliveries.

@@ -148,7 +148,6 @@ extension IntegrationSuites {
     /// The Grafana dashboards in `dashboards/grafana/` ask only for metrics the service really exports, in PromQL
     /// that Prometheus parses.
     @Suite(.serialized) struct GrafanaDashboardTests {
-        static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         static let dashboards = ["ingest-health.json", "alerting.json", "crowd-densities.json"]
 
         /// Every metric name a scrape of the real service shows, histograms with their `_bucket`, `_sum` and `_count`.
@@ -183,7 +182,7 @@ extension IntegrationSuites {
 
         /// The PromQL expressions of a dashboard, by panel title.
         static func expressions(_ file: String) throws -> [(panel: String, expr: String)] {
-            let data = try Data(contentsOf: root.appendingPathComponent("dashboards/grafana/\(file)"))
+            let data = try Data(contentsOf: URL(fileURLWithPath: packageRoot).appendingPathComponent("dashboards/grafana/\(file)"))
             let dashboard = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
             #expect((dashboard["uid"] as? String)?.hasPrefix("streetsense-") == true)
             let panels = try #require(dashboard["panels"] as? [[String: Any]])
@@ -236,7 +235,7 @@ extension IntegrationSuites {
                 Issue.record("promtool is not installed (Debian package prometheus; make test installs it)")
                 return
             }
-            let check = try ProgramRun.run(promtool, ["check", "config", Self.root.appendingPathComponent("dashboards/grafana/prometheus.yml").path])
+            let check = try ProgramRun.run(promtool, ["check", "config", packageRoot + "/dashboards/grafana/prometheus.yml"])
             #expect(check.status == 0, "\(check.output)")
         }
     }

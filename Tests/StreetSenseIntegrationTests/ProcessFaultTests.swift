@@ -15,8 +15,6 @@ import Glibc
 /// own configuration, database and log in a temporary folder: started, stopped with SIGTERM, killed with SIGKILL
 /// and started again on the same database and MQTT session, as an operator or a crash would.
 final class ServiceProcess: Sendable {
-    static let executable = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("streetsense").path
-
     let directory: String
     let httpPort: Int
     let databasePath: String
@@ -68,7 +66,7 @@ final class ServiceProcess: Sendable {
     /// Starts the process and waits until `/readyz` answers 200 (broker connected, store writable).
     func start(timeout: Duration = .seconds(60)) async throws {
         let process = try ChildProcess.spawn(
-            executable: Self.executable, arguments: ["serve", "--config", directory + "/streetsense.yaml", "--log-level", "notice"],
+            executable: streetsenseExecutable, arguments: ["serve", "--config", directory + "/streetsense.yaml", "--log-level", "notice"],
             outputPath: logPath)
         child.withLock { $0 = process }
         try await waitUntil("streetsense to be ready", timeout: timeout) {

@@ -1,6 +1,12 @@
 import Foundation
 import Testing
 
+/// The package root, from this file's path.
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+/// The `streetsense` executable next to this test bundle (`swift build --build-tests` builds both).
+let streetsenseExecutable = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("streetsense").path
+
 /// What one run of a program printed and how it ended.
 struct ProgramRun {
     var status: Int32
