@@ -1,4 +1,5 @@
 import StreetSenseCore
+import StreetSenseSimulation
 
 /// Readings for the core rows, in trace order: every series reports once per `interval`, each at its own phase,
 /// and the order of series within an interval is a seeded shuffle (what a broker delivers from a city of
@@ -22,7 +23,7 @@ public struct CoreTrace: Sendable {
         self.seriesCount = seriesCount
         self.rounds = rounds
         self.interval = interval
-        var random = SplitMix64(seed: seed)
+        var random = SeededGenerator(seed: seed)
         var order = (0..<seriesCount).map { Int32($0) }
         for i in stride(from: order.count - 1, to: 0, by: -1) {
             order.swapAt(i, Int(random.next() % UInt64(i + 1)))
@@ -52,19 +53,6 @@ public struct CoreTrace: Sendable {
 
     /// Event time covered by one pass: a pass replayed `k` passes later is shifted by `k × span`.
     public var span: Int64 { Int64(rounds) * interval }
-}
-
-/// A small, fast, seeded generator (SplitMix64) for reproducible traces.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
 
 /// The aggregation core's series table driven as the pipeline drives it: every reading recorded, and every
