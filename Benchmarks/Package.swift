@@ -51,6 +51,7 @@ let package = Package(
             dependencies: [
                 "CoreWorkloads",
                 .product(name: "StreetSenseCore", package: root),
+                .product(name: "StreetSenseDecoding", package: root),
                 .product(name: "StreetSensePipeline", package: root),
             ],
             swiftSettings: swiftSettings

@@ -96,6 +96,9 @@ public struct AggregationCore: Sendable {
     /// that a core nobody drains does not grow.
     public var recordsZoneSamples = false
     private var zoneSamples: [ZoneSample] = []
+    /// What the last ``snapshotChanges()`` left each sensor's picture at, and the sensors changed by input since.
+    var pictures = SensorPictures()
+    var changedSensors: [Int32] = []
 
     /// Creates a core for a registry. `refs` gives each sensor its stable store reference (same order as
     /// `sensors`; defaults to the position).
@@ -111,7 +114,10 @@ public struct AggregationCore: Sendable {
         for (i, definition) in sensors.enumerated() {
             let zone = zoneIndex[definition.zone]
             let index = addSensor(address: definition.address, definition: definition, zone: zone, ref: refs?[i] ?? Int32(i))
-            if let zone { self.zones[zone].sensors.append(index) }
+            if let zone {
+                self.zones[zone].sensors.append(index)
+                self.zones[zone].sensorAddresses.append(definition.address)
+            }
         }
     }
 
@@ -169,6 +175,7 @@ public struct AggregationCore: Sendable {
         if let sensor {
             sensors[Int(sensor.rawValue)].counts.messages += 1
             sensors[Int(sensor.rawValue)].counts.countReject(reason)
+            notePictureChange(Int(sensor.rawValue))
         }
     }
 
@@ -176,6 +183,7 @@ public struct AggregationCore: Sendable {
     public mutating func countRejectedReading(sensor: SensorIndex, reason: RejectReason) {
         totals.countReject(reason)
         sensors[Int(sensor.rawValue)].counts.countReject(reason)
+        notePictureChange(Int(sensor.rawValue))
     }
 
     /// Applies one message's decoded readings for one sensor and appends one disposition per reading.
@@ -192,6 +200,7 @@ public struct AggregationCore: Sendable {
         let s = Int(sensor.rawValue)
         totals.messages += 1
         sensors[s].counts.messages += 1
+        notePictureChange(s)
         let kind = sensors[s].kind
         var flowNet = 0.0
         var flowChanged = false
@@ -367,85 +376,89 @@ public struct AggregationCore: Sendable {
     public mutating func resetCounts() {
         totals = IngestCounts()
         for i in sensors.indices { sensors[i].counts = IngestCounts() }
+        pictures.needsAll = true
     }
 
     // MARK: Snapshot
 
-    /// An immutable picture of every zone and sensor at the current event time.
+    /// An immutable picture of every zone and sensor at the current event time, built from scratch.
+    ///
+    /// ``snapshotChanges()`` and a ``SnapshotAssembly`` give the same value at a fraction of the cost; this
+    /// one needs no mutation.
     public func snapshot() -> Snapshot {
-        let now = nowMilliseconds == .min ? 0 : nowMilliseconds
-        var zoneSnapshots: [ZoneSnapshot] = []
-        zoneSnapshots.reserveCapacity(zones.count)
-        for z in zones.indices {
-            let zone = zones[z]
-            let estimate = zoneEstimate(z, at: now)
-            let area = zone.definition.areaM2
-            let (p50, p95) = zone.samples.percentiles(since: now - 900_000, until: now)
-            var airSums = [Double](repeating: 0, count: Metric.count)
-            var airCounts = [Int](repeating: 0, count: Metric.count)
-            for sensor in zone.sensors {
-                let s = Int(sensor.rawValue)
-                guard let definition = sensors[s].definition, sensors[s].lastSeen != .min,
-                    now - sensors[s].lastSeen <= definition.staleAfter.wholeMilliseconds
-                else { continue }
-                for metric in Metric.allCases where !metric.isCount {
-                    let id = sensorSeries[s * Metric.count + Int(metric.rawValue)]
-                    guard id >= 0, let last = series.last(SeriesID(id)) else { continue }
-                    airSums[Int(metric.rawValue)] += last
-                    airCounts[Int(metric.rawValue)] += 1
-                }
-            }
-            let air = Metric.allCases.compactMap { m -> (metric: Metric, value: Double)? in
-                airCounts[Int(m.rawValue)] > 0 ? (m, airSums[Int(m.rawValue)] / Double(airCounts[Int(m.rawValue)])) : nil
-            }
-            zoneSnapshots.append(
-                ZoneSnapshot(
-                    definition: zone.definition,
-                    people: estimate.density.map { $0 * area },
-                    densityPPM2: estimate.density,
-                    level: estimate.density.map { zone.definition.levels.level(for: $0) } ?? .normal,
-                    updatedAt: estimate.updatedAt == .min ? nil : EventTime(milliseconds: estimate.updatedAt),
-                    windows: series.windows(zone.densitySeries, at: now),
-                    p50Density15m: p50, p95Density15m: p95,
-                    coverage: ZoneCoverage(sensorsUsed: estimate.used, sensorsStale: estimate.stale, coveredM2: Swift.min(estimate.coveredM2, area)),
-                    sensors: zone.sensors.map { sensors[Int($0.rawValue)].address },
-                    air: air
-                )
-            )
-        }
-        var sensorSnapshots: [SensorSnapshot] = []
-        sensorSnapshots.reserveCapacity(sensors.count)
-        for s in sensors.indices {
-            let state = sensors[s]
-            var metrics: [MetricSnapshot] = []
-            for metric in Metric.allCases {
-                let id = sensorSeries[s * Metric.count + Int(metric.rawValue)]
-                guard id >= 0, let newest = series.newest(SeriesID(id)), let last = series.last(SeriesID(id)) else { continue }
-                metrics.append(MetricSnapshot(metric: metric, last: last, lastTime: newest, windows: series.windows(SeriesID(id), at: now)))
-            }
-            let status: SensorStatus
-            if state.definition == nil {
-                status = .unregistered
-            } else if state.lastSeen == .min {
-                status = .waiting
-            } else if now - state.lastSeen > state.definition!.staleAfter.wholeMilliseconds {
-                status = .stale
-            } else {
-                status = .active
-            }
-            let estimate = status == .active ? peopleEstimate(s)?.people : nil
-            sensorSnapshots.append(
-                SensorSnapshot(
-                    address: state.address, definition: state.definition, status: status,
-                    lastSeen: state.lastSeen == .min ? nil : EventTime(milliseconds: state.lastSeen),
-                    metrics: metrics,
-                    flowOccupancy: state.definition?.kind == .flow ? state.flowOccupancy : nil,
-                    people: estimate, counts: state.counts
-                )
-            )
-        }
+        let now = snapshotNow
+        var sensorSnapshots = sensors.indices.map { sensorSnapshot($0, at: now) }
         sensorSnapshots.sort { $0.address < $1.address }
-        return Snapshot(asOf: EventTime(milliseconds: now), zones: zoneSnapshots, sensors: sensorSnapshots, totals: totals)
+        return Snapshot(asOf: EventTime(milliseconds: now), zones: zones.indices.map { zoneSnapshot($0, at: now) },
+                        sensors: sensorSnapshots, totals: totals)
+    }
+
+    /// The event time a snapshot describes: "now", or the epoch before anything happened.
+    var snapshotNow: Int64 { nowMilliseconds == .min ? 0 : nowMilliseconds }
+
+    /// One zone as a snapshot shows it at `now`.
+    func zoneSnapshot(_ z: Int, at now: Int64) -> ZoneSnapshot {
+        let zone = zones[z]
+        let estimate = zoneEstimate(z, at: now)
+        let area = zone.definition.areaM2
+        let (p50, p95) = zone.samples.percentiles(since: now - 900_000, until: now)
+        var airSums = [Double](repeating: 0, count: Metric.count)
+        var airCounts = [Int](repeating: 0, count: Metric.count)
+        for sensor in zone.sensors {
+            let s = Int(sensor.rawValue)
+            guard sensors[s].kind != nil, sensors[s].lastSeen != .min, now - sensors[s].lastSeen <= sensors[s].staleAfterMilliseconds
+            else { continue }
+            for metric in Metric.allCases where !metric.isCount {
+                let id = sensorSeries[s * Metric.count + Int(metric.rawValue)]
+                guard id >= 0, let last = series.last(SeriesID(id)) else { continue }
+                airSums[Int(metric.rawValue)] += last
+                airCounts[Int(metric.rawValue)] += 1
+            }
+        }
+        let air = Metric.allCases.compactMap { m -> (metric: Metric, value: Double)? in
+            airCounts[Int(m.rawValue)] > 0 ? (m, airSums[Int(m.rawValue)] / Double(airCounts[Int(m.rawValue)])) : nil
+        }
+        return ZoneSnapshot(
+            definition: zone.definition,
+            people: estimate.density.map { $0 * area },
+            densityPPM2: estimate.density,
+            level: estimate.density.map { zone.definition.levels.level(for: $0) } ?? .normal,
+            updatedAt: estimate.updatedAt == .min ? nil : EventTime(milliseconds: estimate.updatedAt),
+            windows: series.windows(zone.densitySeries, at: now),
+            p50Density15m: p50, p95Density15m: p95,
+            coverage: ZoneCoverage(sensorsUsed: estimate.used, sensorsStale: estimate.stale, coveredM2: Swift.min(estimate.coveredM2, area)),
+            sensors: zone.sensorAddresses,
+            air: air
+        )
+    }
+
+    /// One sensor as a snapshot shows it at `now`.
+    func sensorSnapshot(_ s: Int, at now: Int64) -> SensorSnapshot {
+        let state = sensors[s]
+        var metrics: [MetricSnapshot] = []
+        for metric in Metric.allCases {
+            let id = sensorSeries[s * Metric.count + Int(metric.rawValue)]
+            guard id >= 0, let newest = series.newest(SeriesID(id)), let last = series.last(SeriesID(id)) else { continue }
+            metrics.append(MetricSnapshot(metric: metric, last: last, lastTime: newest, windows: series.windows(SeriesID(id), at: now)))
+        }
+        let status: SensorStatus
+        if state.definition == nil {
+            status = .unregistered
+        } else if state.lastSeen == .min {
+            status = .waiting
+        } else if now - state.lastSeen > state.staleAfterMilliseconds {
+            status = .stale
+        } else {
+            status = .active
+        }
+        let estimate = status == .active ? peopleEstimate(s)?.people : nil
+        return SensorSnapshot(
+            address: state.address, definition: state.definition, status: status,
+            lastSeen: state.lastSeen == .min ? nil : EventTime(milliseconds: state.lastSeen),
+            metrics: metrics,
+            flowOccupancy: state.kind == .flow ? state.flowOccupancy : nil,
+            people: estimate, counts: state.counts
+        )
     }
 
     // MARK: Restore
@@ -453,6 +466,7 @@ public struct AggregationCore: Sendable {
     /// Restores a flow sensor's running occupancy (after a restart, from the store).
     public mutating func restoreFlowOccupancy(_ sensor: SensorIndex, _ occupancy: Double) {
         sensors[Int(sensor.rawValue)].flowOccupancy = Swift.max(0, occupancy)
+        notePictureChange(Int(sensor.rawValue))
     }
 
     /// A flow sensor's running occupancy.
@@ -470,6 +484,9 @@ struct SensorState: Sendable {
     var lastSeen: Int64 = .min
     var flowOccupancy: Double = 0
     var counts = IngestCounts()
+    /// Whether input changed the sensor since the last ``AggregationCore/snapshotChanges()`` (it is then
+    /// in ``AggregationCore/changedSensors``).
+    var pictureChanged = false
     /// The numbers of `definition` the zone estimate reads at every sample instant, unboxed (nil kind:
     /// unregistered).
     let kind: SensorKind?
@@ -494,6 +511,8 @@ struct ZoneState: Sendable {
     var definition: ZoneDefinition
     var densitySeries: SeriesID
     var sensors: [SensorIndex] = []
+    /// The addresses of `sensors`, as every snapshot lists them (sensors join a zone only at initialisation).
+    var sensorAddresses: [SensorAddress] = []
     var samples = ZoneSampleRing(capacity: AggregationCore.percentileSamples)
 
     init(definition: ZoneDefinition, densitySeries: SeriesID) {

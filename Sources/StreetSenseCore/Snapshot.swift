@@ -227,6 +227,17 @@ public struct Snapshot: Sendable {
         self.sensorIndex = Dictionary(uniqueKeysWithValues: sensors.enumerated().map { ($1.address, $0) })
     }
 
+    /// A snapshot whose lookup tables are already built (they must agree with `zones` and `sensors`).
+    init(asOf: EventTime, zones: [ZoneSnapshot], sensors: [SensorSnapshot], totals: IngestCounts,
+         zoneIndex: [String: Int], sensorIndex: [SensorAddress: Int]) {
+        self.asOf = asOf
+        self.zones = zones
+        self.sensors = sensors
+        self.totals = totals
+        self.zoneIndex = zoneIndex
+        self.sensorIndex = sensorIndex
+    }
+
     /// An empty snapshot at the epoch.
     public static let empty = Snapshot(asOf: EventTime(milliseconds: 0), zones: [], sensors: [], totals: IngestCounts())
 

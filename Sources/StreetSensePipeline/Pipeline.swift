@@ -68,6 +68,8 @@ public final class Pipeline {
     /// The active alerts as snapshots carry them; rebuilt only when alert events happened.
     private var activeAlertSummaries: [ActiveAlertSummary] = []
     private var alertSummariesStale = false
+    /// The assembly behind ``snapshot()``.
+    private var snapshotAssembly = SnapshotAssembly()
     /// Running pollutant means of the registered air stations, for the `air_quality` rule.
     private var airQuality: AirQualityFeed
     /// Called with a message's newest reading time just before its readings are applied, when that time is
@@ -347,15 +349,23 @@ public final class Pipeline {
         deliver(batch)
     }
 
-    /// A snapshot of the current state.
-    public func snapshot() -> Snapshot {
-        var snapshot = core.snapshot()
+    /// What changed since the previous changes were taken, with the active alerts, for a ``SnapshotAssembly``
+    /// (``PipelineRunner`` assembles on a thread of its own). Take either these or ``snapshot()`` from one
+    /// pipeline, never both: each call's changes are relative to the previous call's.
+    public func snapshotChanges() -> SnapshotChanges {
+        var changes = core.snapshotChanges()
         if alertSummariesStale {
             activeAlertSummaries = alerts.activeAlerts.sorted { $0.id < $1.id }.map(ActiveAlertSummary.init)
             alertSummariesStale = false
         }
-        snapshot.activeAlerts = activeAlertSummaries
-        return snapshot
+        changes.activeAlerts = activeAlertSummaries
+        return changes
+    }
+
+    /// A snapshot of the current state, assembled here from ``snapshotChanges()`` (so it rebuilds only what
+    /// changed since the previous one). For offline replay and tests.
+    public func snapshot() -> Snapshot {
+        snapshotAssembly.apply(snapshotChanges())
     }
 
     /// Refills windows, duplicate detection and the alert engine's sensor state from stored readings after a

@@ -5,7 +5,8 @@ import StreetSenseCore
 import Synchronization
 
 /// The single owner of the aggregation state: a thread that takes message batches from the ``IngestQueue``,
-/// runs them through the ``Pipeline``, ticks event time from the wall clock, and publishes snapshots.
+/// runs them through the ``Pipeline``, ticks event time from the wall clock, and takes the snapshot changes
+/// that a second thread (``SnapshotPublisher``) assembles and publishes.
 ///
 /// Only this thread touches the pipeline after ``start()``; everyone else reads the ``SnapshotBox``.
 public final class PipelineRunner: @unchecked Sendable {
@@ -16,23 +17,24 @@ public final class PipelineRunner: @unchecked Sendable {
     public let snapshots: SnapshotBox
     private let tickInterval: Duration
     private let done = DispatchSemaphore(value: 0)
-    /// Runs on the runner thread after each snapshot is published (metrics attach here).
-    private let afterTick: (@Sendable (Snapshot) -> Void)?
+    private let publisher: SnapshotPublisher
     /// Work for the runner thread from other threads (operators' acknowledgements), run between batches.
     private let commands = Mutex<(list: [@Sendable (Pipeline) -> Void], finished: Bool)>(([], false))
 
+    /// - Parameter afterTick: runs on the snapshot publisher's thread after each snapshot is published.
     public init(pipeline: Pipeline, queue: IngestQueue, snapshots: SnapshotBox, tickInterval: Duration = .milliseconds(50),
                 afterTick: (@Sendable (Snapshot) -> Void)? = nil) {
         self.pipeline = pipeline
         self.queue = queue
         self.snapshots = snapshots
         self.tickInterval = tickInterval
-        self.afterTick = afterTick
-        snapshots.publish(pipeline.snapshot())
+        publisher = SnapshotPublisher(box: snapshots, afterPublish: afterTick)
+        publisher.publishNow(pipeline.snapshotChanges())
     }
 
-    /// Starts the thread.
+    /// Starts the threads.
     public func start() {
+        publisher.start()
         let thread = Thread { [self] in run() }
         thread.name = "streetsense-pipeline"
         thread.start()
@@ -53,11 +55,10 @@ public final class PipelineRunner: @unchecked Sendable {
         let result: Result<AlertEvent, AlertError> = await withCheckedContinuation { continuation in
             let accepted = commands.withLock { state -> Bool in
                 guard !state.finished else { return false }
-                state.list.append { [snapshots] pipeline in
+                state.list.append { [publisher] pipeline in
                     do throws(AlertError) {
                         let event = try pipeline.acknowledge(alertID: alertID, by: operatorName, note: note)
-                        snapshots.publish(pipeline.snapshot())
-                        continuation.resume(returning: .success(event))
+                        publisher.submit(pipeline.snapshotChanges()) { continuation.resume(returning: .success(event)) }
                     } catch {
                         continuation.resume(returning: .failure(error))
                     }
@@ -108,16 +109,15 @@ public final class PipelineRunner: @unchecked Sendable {
             }
             pipeline.flushIfDue(now: now)
             if now >= nextSnapshot {
-                let snapshot = pipeline.snapshot()
-                snapshots.publish(snapshot)
-                afterTick?(snapshot)
+                publisher.submit(pipeline.snapshotChanges())
                 nextSnapshot = now + pipeline.options.snapshotInterval
             }
         }
         runCommands(final: true)
         pipeline.tick(wallClock: .now)
         pipeline.flush(final: true)
-        snapshots.publish(pipeline.snapshot())
+        publisher.submit(pipeline.snapshotChanges())
+        publisher.finish()
         done.signal()
     }
 }

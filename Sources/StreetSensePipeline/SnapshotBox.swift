@@ -1,9 +1,9 @@
 import StreetSenseCore
 import Synchronization
 
-/// The newest published ``Snapshot``, shared by the pipeline thread (which replaces it a few times a second)
+/// The newest published ``Snapshot``, shared by the snapshot publisher (which replaces it a few times a second)
 /// and any number of HTTP readers (which copy it out). The lock is held only for a reference copy, and never
-/// on the per-message path: the pipeline publishes on its tick, not per reading.
+/// by the pipeline thread: it hands its changes to the ``SnapshotPublisher``.
 public final class SnapshotBox: Sendable {
     private let current: Mutex<Snapshot>
     private let version = Atomic<Int>(0)

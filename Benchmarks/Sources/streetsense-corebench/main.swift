@@ -1,7 +1,7 @@
 // The in-process benchmark table (`make bench-core`): the aggregation core and decode → route → aggregate,
 // each next to a reference measured in the same run on the same input, as a ratio.
 //
-//   streetsense-corebench [--smoke] [--reps N] [--skip-million] [--only core|pipeline] [--series N] [--sensors N]
+//   streetsense-corebench [--smoke] [--reps N] [--skip-million] [--only core|pipeline|snapshot] [--series N] [--sensors N]
 //
 // --smoke runs every row once with tiny sizes and prints the table without judging it (`make test`).
 // --only, --series and --sensors narrow a run (for profiling, e.g. under valgrind --tool=callgrind).
@@ -9,6 +9,7 @@
 import CoreWorkloads
 import Foundation
 import StreetSenseCore
+import StreetSenseDecoding
 import StreetSensePipeline
 
 let arguments = CommandLine.arguments.dropFirst()
@@ -68,7 +69,7 @@ struct CoreRow {
 
 var seriesCounts = smoke ? [1_000] : (skipMillion ? [1_000, 10_000, 100_000] : [1_000, 10_000, 100_000, 1_000_000])
 if let n = option("--series").flatMap(Int.init) { seriesCounts = [n] }
-if only == "pipeline" { seriesCounts = [] }
+if only != nil, only != "core" { seriesCounts = [] }
 var coreRows: [CoreRow] = []
 for n in seriesCounts {
     // Sixty rounds (one hour at 60 s) fill every window, so the memory figures are those of full windows.
@@ -135,7 +136,7 @@ print("")
 
 // MARK: Decode + route + aggregate
 
-if only != "core" {
+if only == nil || only == "pipeline" {
 let sensors = option("--sensors").flatMap(Int.init) ?? (smoke ? 100 : 10_000)
 let duration: Duration = smoke ? .seconds(300) : .seconds(1_800)
 let city = try CityTrace(sensors: sensors, duration: duration)
@@ -181,6 +182,70 @@ for (i, shape) in ["native JSON", "SenML"].enumerated() {
     let ours = Double(foundationLimit) / decodeOnly[i], foundation = Double(foundationLimit) / foundationOnly[i]
     print("| \(shape) | \(rate(ours)) | \(String(format: "%.0f", 1e9 / ours)) | \(rate(foundation)) | \(String(format: "%.0f", 1e9 / foundation)) | \(ratio(ours / foundation)) |")
 }
+print("")
+}
+// MARK: Snapshot refresh
+
+if only == nil || only == "snapshot" {
+let sensors = option("--sensors").flatMap(Int.init) ?? (smoke ? 100 : 40_000)
+let duration: Duration = smoke ? .seconds(120) : .seconds(1_200)
+let city = try CityTrace(sensors: sensors, duration: duration)
+let start = city.arrivals.first?.milliseconds ?? 0
+let warmUp = start + (smoke ? 60_000 : 600_000)
+let interval: Int64 = 250
+print("## 4b. Snapshot for HTTP readers (city-scale, \(sensors) sensors: what the pipeline thread pauses for every 250 ms)")
+print("(after each 250 ms of the trace's event time: Pipeline.snapshotChanges(), the pipeline thread's part, which")
+print("rebuilds only the sensors changed since the previous snapshot or moved by time; then SnapshotAssembly.apply, the")
+print("publisher thread's part, which copies the shared sensor list, the previous snapshot dropped as SnapshotBox drops")
+print("it; reference: the same state rebuilt from scratch, AggregationCore.snapshot(), as the pipeline thread built every")
+print("snapshot before; wall time per snapshot after \((warmUp - start) / 60_000) minutes of warm-up)")
+print("")
+let pipeline = try city.pipeline()
+var changesTaken: [Double] = [], assembled: [Double] = [], full: [Double] = [], picturesBuilt: [Double] = []
+var assembly = SnapshotAssembly()
+var published = assembly.apply(pipeline.snapshotChanges()), reference = pipeline.core.snapshot()
+var next = 0
+var sliceEnd = start + interval
+while next < city.count {
+    var batch = MessageBatch(reservingBytes: 4096 * 160, messages: 4096)
+    while next < city.count, city.arrivals[next].milliseconds < sliceEnd, batch.count < 4096 {
+        batch.append(topic: city.topics[next], payload: city.native[next], arrival: city.arrivals[next],
+                     payloadLimit: PayloadDecoder.defaultMaximumPayloadSize)
+        next += 1
+    }
+    if !batch.isEmpty { pipeline.process(batch) }
+    guard next == city.count || city.arrivals[next].milliseconds >= sliceEnd else { continue }
+    pipeline.tick(wallClock: EventTime(milliseconds: sliceEnd))
+    sliceEnd += interval
+    if city.arrivals[max(0, next - 1)].milliseconds < warmUp {
+        published = assembly.apply(pipeline.snapshotChanges())
+        continue
+    }
+    let w0 = wallSeconds()
+    let changes = pipeline.snapshotChanges()
+    let w1 = wallSeconds()
+    published = assembly.apply(changes)
+    let w2 = wallSeconds()
+    reference = pipeline.core.snapshot()
+    let w3 = wallSeconds()
+    changesTaken.append(w1 - w0)
+    assembled.append(w2 - w1)
+    full.append(w3 - w2)
+    picturesBuilt.append(Double(changes.picturesBuilt))
+}
+precondition(published.sensors == reference.sensors && published.zones == reference.zones, "the refreshed snapshot must equal a full rebuild")
+func quantile(_ values: [Double], _ q: Double) -> Double {
+    let sorted = values.sorted()
+    return sorted.isEmpty ? .nan : sorted[min(sorted.count - 1, Int((q * Double(sorted.count)).rounded(.up)) - 1)]
+}
+func ms(_ seconds: Double) -> String { String(format: "%.3f ms", seconds * 1000) }
+print("| part | p50 | p99 | max |")
+print("|---|---:|---:|---:|")
+print("| pipeline thread: snapshotChanges (\(String(format: "%.0f", median(picturesBuilt))) of \(published.sensors.count) pictures rebuilt at p50) | \(ms(quantile(changesTaken, 0.5))) | \(ms(quantile(changesTaken, 0.99))) | \(ms(changesTaken.max() ?? .nan)) |")
+print("| publisher thread: SnapshotAssembly.apply | \(ms(quantile(assembled, 0.5))) | \(ms(quantile(assembled, 0.99))) | \(ms(assembled.max() ?? .nan)) |")
+print("| reference: full rebuild on the pipeline thread | \(ms(quantile(full, 0.5))) | \(ms(quantile(full, 0.99))) | \(ms(full.max() ?? .nan)) |")
+print("")
+print("pipeline-thread pause, full rebuild ÷ changes, at p50: \(ratio(quantile(full, 0.5) / quantile(changesTaken, 0.5))); at p99: \(ratio(quantile(full, 0.99) / quantile(changesTaken, 0.99))) (\(changesTaken.count) snapshots)")
 print("")
 }
 print("load average at end: \(loadAverage())")

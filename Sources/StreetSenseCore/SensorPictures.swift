@@ -1,0 +1,184 @@
+/// The bookkeeping behind ``AggregationCore/snapshotChanges()``: which sensor pictures a
+/// ``SnapshotAssembly`` holds, where, and until when each stays exact.
+///
+/// A sensor's picture (its ``SensorSnapshot``) is a function of its own state and of "now" through three
+/// things only: the 10 s fine epoch (its 1- and 5-minute windows), the 60 s coarse epoch (15 minutes, 1 hour)
+/// and whether `now − lastSeen` exceeds its staleness limit. So a picture stays exact until new input for that
+/// sensor (``SensorState/pictureChanged``) or until `now` reaches its `validUntil`.
+///
+/// Invariant: `order` holds the first `order.count` sensor indexes exactly once, sorted by address, which is
+/// the order of the assembly's sensor list; `position` and `validUntil` have one entry per index in `order`.
+struct SensorPictures: Sendable {
+    /// Sensor indexes in address order, the order of ``Snapshot/sensors``.
+    var order: [Int32] = []
+    /// For each sensor index, its position in `order`.
+    var position: [Int32] = []
+    /// For each sensor index, the event time (ms) from which its picture may differ without new input.
+    var validUntil: [Int64] = []
+    /// How many ``SnapshotChanges`` have been taken.
+    var sequence = 0
+    /// The next changes must carry every picture (the first ones, and after ``AggregationCore/resetCounts()``).
+    var needsAll = true
+}
+
+/// What changed in a core's snapshot since the previous ``SnapshotChanges`` taken from it: the zones and totals
+/// (always whole; they are few), and only the sensor pictures that new input or time changed.
+///
+/// Taking them costs the pipeline thread the changed sensors plus a scan of one integer per sensor. Turning
+/// them into a ``Snapshot`` (``SnapshotAssembly``) costs a copy of the sensor list, which HTTP readers share,
+/// and can run on another thread.
+public struct SnapshotChanges: Sendable {
+    /// 1 for the first changes taken from a core, then 2, 3, …: an assembly must apply every one, in order.
+    public let sequence: Int
+    public let asOf: EventTime
+    public let zones: [ZoneSnapshot]
+    public let totals: IngestCounts
+    /// Every active alert (the pipeline fills it from its alert engine).
+    public var activeAlerts: [ActiveAlertSummary] = []
+    /// Every picture in address order, when the list is replaced whole (the first changes, and after a reset).
+    let all: [SensorSnapshot]?
+    /// New sensors, each inserted at its position in address order, applied in this order before `updated`.
+    let inserted: [(position: Int, picture: SensorSnapshot)]
+    /// Pictures replaced, at their positions after the insertions.
+    let updated: [(position: Int, picture: SensorSnapshot)]
+
+    /// How many sensor pictures these changes carry (what the pipeline thread built).
+    public var picturesBuilt: Int { (all?.count ?? 0) + inserted.count + updated.count }
+}
+
+/// Turns a core's ``SnapshotChanges`` into ``Snapshot``s: holds the sensor list and its address index between
+/// snapshots and applies each change to them.
+///
+/// Invariant: it has applied changes 1 … `sequence` of one core, each once, in order.
+public struct SnapshotAssembly: Sendable {
+    private var sequence = 0
+    private var pictures: [SensorSnapshot] = []
+    private var sensorIndex: [SensorAddress: Int] = [:]
+    private var zoneIndex: [String: Int] = [:]
+
+    public init() {}
+
+    /// Applies the next changes and returns the snapshot they describe.
+    ///
+    /// - Precondition: `changes` are the next ones from the core this assembly follows (two assemblies cannot
+    ///   share a core's changes: each would miss the other's).
+    public mutating func apply(_ changes: SnapshotChanges) -> Snapshot {
+        precondition(changes.sequence == sequence + 1, "snapshot changes \(changes.sequence) after \(sequence): skipped or shared")
+        sequence = changes.sequence
+        if let all = changes.all {
+            pictures = all
+        }
+        for (position, picture) in changes.inserted { pictures.insert(picture, at: position) }
+        for (position, picture) in changes.updated { pictures[position] = picture }
+        if changes.all != nil || !changes.inserted.isEmpty {
+            sensorIndex = Dictionary(uniqueKeysWithValues: pictures.enumerated().map { ($1.address, $0) })
+        }
+        if zoneIndex.count != changes.zones.count {
+            zoneIndex = Dictionary(uniqueKeysWithValues: changes.zones.enumerated().map { ($1.definition.id, $0) })
+        }
+        var snapshot = Snapshot(
+            asOf: changes.asOf, zones: changes.zones, sensors: pictures, totals: changes.totals, zoneIndex: zoneIndex,
+            sensorIndex: sensorIndex)
+        snapshot.activeAlerts = changes.activeAlerts
+        return snapshot
+    }
+}
+
+extension AggregationCore {
+    /// Marks a sensor's picture as changed by input (once until the next changes are taken). On the
+    /// per-message path: one test and, the first time, one append.
+    @inline(__always)
+    mutating func notePictureChange(_ s: Int) {
+        if !sensors[s].pictureChanged {
+            sensors[s].pictureChanged = true
+            changedSensors.append(Int32(truncatingIfNeeded: s))
+        }
+    }
+
+    /// What changed since the previous call: the pictures of sensors that got input or whose windows or status
+    /// moved with time, new sensors, and the zones (rebuilt every time; there are few). A
+    /// ``SnapshotAssembly`` applying every call's result in order gives the same snapshot as ``snapshot()``.
+    public mutating func snapshotChanges() -> SnapshotChanges {
+        let now = snapshotNow
+        pictures.sequence += 1
+        // Many new sensors (the first call, a reset, or a burst of strangers) are cheaper as one sorted list.
+        let newCount = sensors.count - pictures.order.count
+        if pictures.needsAll || newCount * 8 > sensors.count {
+            return allPictures(at: now)
+        }
+        var inserted: [(position: Int, picture: SensorSnapshot)] = []
+        if newCount > 0 {
+            for s in pictures.order.count..<sensors.count {
+                let address = sensors[s].address
+                var low = 0, high = pictures.order.count
+                while low < high {
+                    let mid = (low + high) / 2
+                    if sensors[Int(pictures.order[mid])].address < address { low = mid + 1 } else { high = mid }
+                }
+                pictures.order.insert(Int32(s), at: low)
+                inserted.append((low, sensorSnapshot(s, at: now)))
+                pictures.validUntil.append(pictureValidUntil(s, at: now))
+            }
+            pictures.position = [Int32](repeating: 0, count: sensors.count)
+            for (i, s) in pictures.order.enumerated() { pictures.position[Int(s)] = Int32(i) }
+        }
+        let known = sensors.count - newCount
+        var updated: [(position: Int, picture: SensorSnapshot)] = []
+        for s in changedSensors {
+            let s = Int(s)
+            sensors[s].pictureChanged = false
+            if s < known { updated.append(refreshPicture(s, at: now)) }
+        }
+        changedSensors.removeAll(keepingCapacity: true)
+        for s in 0..<known where pictures.validUntil[s] <= now {
+            updated.append(refreshPicture(s, at: now))
+        }
+        return SnapshotChanges(
+            sequence: pictures.sequence, asOf: EventTime(milliseconds: now), zones: zones.indices.map { zoneSnapshot($0, at: now) },
+            totals: totals, all: nil, inserted: inserted, updated: updated)
+    }
+
+    private mutating func allPictures(at now: Int64) -> SnapshotChanges {
+        for s in changedSensors { sensors[Int(s)].pictureChanged = false }
+        changedSensors.removeAll(keepingCapacity: true)
+        var order = (0..<Int32(sensors.count)).map { $0 }
+        order.sort { sensors[Int($0)].address < sensors[Int($1)].address }
+        var position = [Int32](repeating: 0, count: sensors.count)
+        for (i, s) in order.enumerated() { position[Int(s)] = Int32(i) }
+        pictures.order = order
+        pictures.position = position
+        pictures.validUntil = sensors.indices.map { pictureValidUntil($0, at: now) }
+        pictures.needsAll = false
+        return SnapshotChanges(
+            sequence: pictures.sequence, asOf: EventTime(milliseconds: now), zones: zones.indices.map { zoneSnapshot($0, at: now) },
+            totals: totals, all: order.map { sensorSnapshot(Int($0), at: now) }, inserted: [], updated: [])
+    }
+
+    private mutating func refreshPicture(_ s: Int, at now: Int64) -> (position: Int, picture: SensorSnapshot) {
+        pictures.validUntil[s] = pictureValidUntil(s, at: now)
+        return (Int(pictures.position[s]), sensorSnapshot(s, at: now))
+    }
+
+    /// The first event time after `now` at which sensor `s`'s picture can differ from the one built at `now`
+    /// without new input: its status turning stale, or a bucket leaving one of its windows (`Int64.max` if
+    /// neither can happen).
+    func pictureValidUntil(_ s: Int, at now: Int64) -> Int64 {
+        let last = sensors[s].lastSeen
+        guard last != .min else { return .max }
+        var until = Int64.max
+        if sensors[s].definition != nil {
+            let staleAt = last &+ sensors[s].staleAfterMilliseconds &+ 1
+            if staleAt > now { until = staleAt }
+        }
+        // Every bucket holds readings no newer than `last`; windows change only when the epoch of now moves
+        // while a bucket that the move can drop still holds something.
+        let fineNow = Int64(RingGeometry.epoch(of: now, width: RingGeometry.fineWidth))
+        let coarseNow = Int64(RingGeometry.epoch(of: now, width: RingGeometry.coarseWidth))
+        if Int64(RingGeometry.epoch(of: last, width: RingGeometry.fineWidth)) > fineNow - Int64(RingGeometry.fineSlots) {
+            until = Swift.min(until, (fineNow + 1) * RingGeometry.fineWidth)
+        } else if Int64(RingGeometry.epoch(of: last, width: RingGeometry.coarseWidth)) > coarseNow - Int64(RingGeometry.coarseSlots) {
+            until = Swift.min(until, (coarseNow + 1) * RingGeometry.coarseWidth)
+        }
+        return until
+    }
+}
