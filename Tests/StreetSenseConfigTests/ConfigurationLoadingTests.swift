@@ -307,5 +307,21 @@ struct ConfigurationLoadingTests {
         for sensor in config.sensors {
             if let covered = sensor.coveredM2 { #expect(covered <= areas[sensor.zone]!) }
         }
+        // Every sensor has a position on the dashboard's map, inside its zone's outline.
+        let outlines = Dictionary(uniqueKeysWithValues: config.zones.map { ($0.id, $0.polygon) })
+        for sensor in config.sensors {
+            let position = try #require(sensor.position, "\(sensor.address)")
+            #expect(ring(outlines[sensor.zone] ?? [], contains: position), "\(sensor.address) at \(position) is outside \(sensor.zone)")
+        }
+    }
+
+    /// Whether `position` is inside the closed `ring` of [longitude, latitude] (even-odd rule; fine at the size of a square).
+    func ring(_ ring: [[Double]], contains position: GeoPosition) -> Bool {
+        var inside = false
+        for (a, b) in zip(ring, ring.dropFirst()) where (a[1] > position.latitude) != (b[1] > position.latitude) {
+            let crossing = a[0] + (position.latitude - a[1]) / (b[1] - a[1]) * (b[0] - a[0])
+            if position.longitude < crossing { inside.toggle() }
+        }
+        return inside
     }
 }
