@@ -4,8 +4,10 @@
 Run by the Swift test DashboardBrowserTests, which starts mosquitto and the service and publishes readings.
 This script only looks and clicks; it writes what it saw to a JSON report and the Swift test asserts on it:
 
-  1. opens the page at 1366x768, waits for the zones on the map and for the alert feed to connect;
-  2. waits until every zone named by --level shows that level;
+  1. opens the page at 1366x768, waits for the zones and --markers sensor markers on the map (noting each marker's
+     status as first drawn) and for the alert feed to connect;
+  2. waits until every zone named by --level shows that level and every marker named by --marker-status that
+     status (markers are redrawn on every poll), reads each marker's colours and the tooltip of --tooltip;
   3. waits for an active alert of --ack-rule in the feed, clicks Acknowledge, answers the token dialog with
      --token, and waits until the row says acknowledged;
   4. opens the zone panel of --zone and reads the chart's datasets;
@@ -40,6 +42,10 @@ def main():
     parser.add_argument("--token", required=True, help="the operator token typed into the dialog")
     parser.add_argument("--zones", type=int, required=True, help="how many zone polygons the map must show")
     parser.add_argument("--level", action="append", default=[], metavar="ZONE=LEVEL")
+    parser.add_argument("--markers", type=int, required=True, help="how many sensor markers the map must show")
+    parser.add_argument("--marker-status", action="append", default=[], metavar="PILOT/SENSOR=STATUS",
+                        help="a status the sensor's marker must come to show")
+    parser.add_argument("--tooltip", required=True, metavar="PILOT/SENSOR", help="the marker whose tooltip is read")
     parser.add_argument("--ack-rule", required=True)
     parser.add_argument("--zone", required=True, help="the zone whose panel is opened")
     parser.add_argument("--pilot", required=True, help="the pilot the sensor table is filtered by")
@@ -53,6 +59,7 @@ def main():
     parser.add_argument("--chromium", default="/usr/bin/chromium")
     args = parser.parse_args()
     levels = dict(item.split("=", 1) for item in args.level)
+    marker_statuses = dict(item.split("=", 1) for item in args.marker_status)
     os.makedirs(args.out, exist_ok=True)
 
     report = {"steps": [], "console": [], "screenshots": [], "failure": None}
@@ -76,6 +83,9 @@ def main():
         viewport(driver, *SIZES[0])
         driver.get(args.url)
         step("zones on the map", lambda d: len(d.find_elements(By.CSS_SELECTOR, "path[data-zone]")) == args.zones)
+        step(f"{args.markers} sensor markers on the map",
+             lambda d: len(d.find_elements(By.CSS_SELECTOR, "path[data-sensor-marker]")) == args.markers)
+        report["markers_at_load"] = {key: marker["status"] for key, marker in markers(driver).items()}
         step("alert feed connected", lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-feed") == "connected")
         step("sensor table loaded", lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-sensors") == "loaded")
         step("zone levels " + ", ".join(f"{z}={l}" for z, l in levels.items()),
@@ -88,6 +98,23 @@ def main():
             element.get_attribute("data-zone-label"): element.text
             for element in driver.find_elements(By.CSS_SELECTOR, "[data-zone-label]")
         }
+        step("sensor markers " + ", ".join(f"{s}={status}" for s, status in marker_statuses.items()),
+             lambda d: all(markers(d).get(key, {}).get("status") == status for key, status in marker_statuses.items()))
+        report["markers"] = markers(driver)
+        for marker in report["markers"].values():
+            marker["contrast"] = contrast_ratio(marker["fill"], marker["stroke"])
+        report["sensor_legend"] = driver.find_element(By.ID, "sensor-legend").text
+        # Hovering a marker opens its tooltip (the mouse event at the marker's centre, as a pointer would send it).
+        driver.execute_script("""
+            const marker = document.querySelector(`path[data-sensor-marker='${arguments[0]}']`);
+            const box = marker.getBoundingClientRect();
+            marker.dispatchEvent(new MouseEvent('mouseover', {bubbles: true, clientX: box.x + box.width / 2, clientY: box.y + box.height / 2}));""",
+            args.tooltip)
+        report["tooltip"] = step(f"the tooltip of {args.tooltip}",
+                                 lambda d: first([e.text for e in d.find_elements(By.CSS_SELECTOR, ".sensor-tip") if e.is_displayed()]))
+        driver.execute_script(
+            "document.querySelector(`path[data-sensor-marker='${arguments[0]}']`).dispatchEvent(new MouseEvent('mouseout', {bubbles: true}))",
+            args.tooltip)
 
         # The alert raised after the page connected arrives on the SSE stream; acknowledge it from the page.
         selector = f"li.alert[data-rule='{args.ack_rule}'][data-state='active']"
@@ -209,7 +236,7 @@ def contrast(driver):
           return [255, 255, 255];
         };
         const selectors = ['.swatch', '.sev', 'button', 'header.top h1', 'header.top .summary', '.alert .meta', '.facts dt',
-                           '.sensors .pilot', '.chip', '.acked', '.empty', '.zone-label'];
+                           '.sensors .pilot', '.chip', '.acked', '.empty', '.zone-label', '.sensor-legend', '.sensor-legend .key'];
         const results = [];
         for (const selector of selectors) {
           for (const e of document.querySelectorAll(selector)) {
@@ -219,6 +246,28 @@ def contrast(driver):
           }
         }
         return results;""")
+
+
+def markers(driver):
+    """Every sensor marker on the map by pilot/sensor: its status and the colours Leaflet gave it."""
+    return driver.execute_script("""
+        const result = {};
+        for (const e of document.querySelectorAll('path[data-sensor-marker]')) {
+          result[e.getAttribute('data-sensor-marker')] = {
+            status: e.getAttribute('data-status'), fill: e.getAttribute('fill'), stroke: e.getAttribute('stroke'),
+            fill_opacity: e.getAttribute('fill-opacity')};
+        }
+        return result;""")
+
+
+def contrast_ratio(first_colour, second_colour):
+    """The WCAG contrast ratio of two #rrggbb colours."""
+    def luminance(colour):
+        channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        r, g, b = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+    a, b = sorted([luminance(first_colour), luminance(second_colour)], reverse=True)
+    return round((a + 0.05) / (b + 0.05), 2)
 
 
 def viewport(driver, width, height):

@@ -1,6 +1,6 @@
 import StreetSenseCore
 
-/// Reads the `sensors` list: `{pilot, id, zone, kind, factor?, covered_m2?, stale_after_s?}` each (DESIGN §3).
+/// Reads the `sensors` list: `{pilot, id, zone, kind, factor?, covered_m2?, stale_after_s?, position?}` each (DESIGN §3).
 enum SensorList {
     /// The zones sensors are checked against; nil when the zones file could not be read (then zone names are not
     /// checked, to avoid one error per sensor).
@@ -59,6 +59,7 @@ enum SensorList {
         let factor = reader.optional("factor", .positiveNumber)
         let coveredM2 = reader.optional("covered_m2", .positiveNumber)
         let staleAfter = reader.value("stale_after_s", .seconds(positive: true), default: .seconds(300))
+        let position = readPosition(reader, log: log)
         reader.reportUnknownKeys()
 
         switch kind {
@@ -94,7 +95,51 @@ enum SensorList {
         let address = SensorAddress(pilot: pilot, sensor: id)
         guard log.errors.count == errorsBefore, let zone, let kind else { return (address, nil) }
         let sensor = SensorDefinition(
-            address: address, zone: zone, kind: kind, factor: factor ?? 1, coveredM2: coveredM2, staleAfter: staleAfter)
+            address: address, zone: zone, kind: kind, factor: factor ?? 1, coveredM2: coveredM2, staleAfter: staleAfter,
+            position: position)
         return (address, sensor)
+    }
+
+    /// The optional `position: [longitude, latitude]` (GeoJSON order, WGS 84 degrees): exactly two plain numbers,
+    /// longitude in -180...180 and latitude in -90...90. Every problem is reported; nil if absent, null or wrong.
+    ///
+    /// A position outside the sensor's zone is allowed: a camera on a building may look into a square.
+    private static func readPosition(_ reader: MappingReader, log: DiagnosticLog) -> GeoPosition? {
+        guard let node = reader.node("position") else { return nil }
+        let key = reader.keyPath("position")
+        guard let elements = node.elements else {
+            log.error(at: node.origin, key: key, "expected a position [longitude, latitude], got \(node.shape)")
+            return nil
+        }
+        guard elements.count == 2 else {
+            let got = elements.isEmpty ? "an empty list" : "a list of \(elements.count)"
+            log.error(at: node.origin, key: key, "expected a position [longitude, latitude], got \(got)")
+            return nil
+        }
+        var numbers: [Double] = []
+        for (index, (element, name)) in zip(elements, ["longitude", "latitude"]).enumerated() {
+            guard case .scalar(let text, plain: true) = element.content, !element.isNull, let value = Double(text), value.isFinite
+            else {
+                log.error(at: element.origin, key: "\(key)[\(index)]", "expected a number (the \(name)), got \(element.shape)")
+                continue
+            }
+            numbers.append(value)
+        }
+        guard numbers.count == 2 else { return nil }
+        let (longitude, latitude) = (numbers[0], numbers[1])
+        // [latitude, longitude] is the usual mistake; say so when swapping the two would make them valid.
+        let swapHint =
+            (-90...90).contains(longitude) && (-180...180).contains(latitude) && !(-90...90).contains(latitude)
+            ? " (a position is [longitude, latitude]: are the two swapped?)" : ""
+        var valid = true
+        if !(-180...180).contains(longitude) {
+            log.error(at: elements[0].origin, key: "\(key)[0]", "longitude \(formatNumber(longitude)) is outside -180...180")
+            valid = false
+        }
+        if !(-90...90).contains(latitude) {
+            log.error(at: elements[1].origin, key: "\(key)[1]", "latitude \(formatNumber(latitude)) is outside -90...90\(swapHint)")
+            valid = false
+        }
+        return valid ? GeoPosition(longitude: longitude, latitude: latitude) : nil
     }
 }

@@ -45,6 +45,19 @@ public struct ZoneDefinition: Sendable, Hashable {
     }
 }
 
+/// A point on the map in WGS 84 degrees, in GeoJSON's order: longitude first, then latitude.
+///
+/// Invariants: `longitude` is in -180...180 and `latitude` in -90...90.
+public struct GeoPosition: Sendable, Hashable {
+    public var longitude: Double
+    public var latitude: Double
+
+    public init(longitude: Double, latitude: Double) {
+        self.longitude = longitude
+        self.latitude = latitude
+    }
+}
+
 /// A registered sensor: who publishes it, where it is, and how to read its counts.
 ///
 /// Invariants: `address` ids are valid; `zone` names a configured zone; `factor > 0`; `coveredM2`, when set,
@@ -59,10 +72,13 @@ public struct SensorDefinition: Sendable, Hashable {
     public var coveredM2: Double?
     /// How long after its last reading the sensor drops out of its zone's estimate.
     public var staleAfter: Duration
+    /// Where the sensor is mounted, for the map; nil if not configured. It may lie outside its zone's polygon
+    /// (a camera on a building looking into a square) and plays no part in any estimate.
+    public var position: GeoPosition?
 
     public init(
         address: SensorAddress, zone: String, kind: SensorKind, factor: Double = 1, coveredM2: Double? = nil,
-        staleAfter: Duration = .seconds(300)
+        staleAfter: Duration = .seconds(300), position: GeoPosition? = nil
     ) {
         self.address = address
         self.zone = zone
@@ -70,6 +86,7 @@ public struct SensorDefinition: Sendable, Hashable {
         self.factor = factor
         self.coveredM2 = coveredM2
         self.staleAfter = staleAfter
+        self.position = position
     }
 }
 

@@ -110,6 +110,17 @@ extension JSONWriter {
         member("zone", sensor.definition?.zone)
         member("last_seen", time: sensor.lastSeen)
         member("people", sensor.people)
+        key("position")
+        position(sensor.definition?.position)
+    }
+
+    /// `[longitude, latitude]` (GeoJSON order), or `null` when the sensor has no configured position.
+    mutating func position(_ position: GeoPosition?) {
+        guard let position else { return null() }
+        array { json in
+            json.number(position.longitude)
+            json.number(position.latitude)
+        }
     }
 
     /// A sensor in the sensors list, with its ingest counts.

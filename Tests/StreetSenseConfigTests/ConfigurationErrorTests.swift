@@ -193,6 +193,52 @@ struct ConfigurationErrorTests {
             ])
     }
 
+    @Test("sensor positions: a list of two numbers, longitude in -180...180, then latitude in -90...90")
+    func sensorPositions() throws {
+        let (fixture, errors) = try Self.errors(
+            yaml: """
+                mqtt: { url: "mqtt://127.0.0.1" }
+                zones_file: zones.geojson
+                sensors:
+                  - { pilot: helsinki-lab, id: cam-01, zone: plaza, kind: occupancy, position: [24.9349] }
+                  - { pilot: helsinki-lab, id: cam-02, zone: plaza, kind: occupancy, position: [24.9349, 60.169, 12] }
+                  - { pilot: helsinki-lab, id: cam-03, zone: plaza, kind: occupancy, position: "24.9349, 60.169" }
+                  - { pilot: helsinki-lab, id: cam-04, zone: plaza, kind: occupancy, position: [east, "60.169"] }
+                  - { pilot: helsinki-lab, id: cam-05, zone: plaza, kind: occupancy, position: [181, -90.5] }
+                  - { pilot: helsinki-lab, id: cam-06, zone: plaza, kind: occupancy, position: [60.169, 124.9349] }
+                  - { pilot: helsinki-lab, id: cam-07, zone: plaza, kind: occupancy, position: { lon: 24.9, lat: 60.1 } }
+                  - { pilot: helsinki-lab, id: cam-08, zone: plaza, kind: occupancy, position: [] }
+                  - pilot: helsinki-lab
+                    id: cam-09
+                    zone: plaza
+                    kind: occupancy
+                    position:
+                      - 24.9349
+                      - 95
+                  - { pilot: helsinki-lab, id: cam-10, zone: plaza, kind: occupancy, position: [nan, [60.1]] }
+                  - { pilot: helsinki-lab, id: cam-11, zone: plaza, kind: occupancy, positon: [24.9349, 60.169] }
+                """)
+        let file = fixture.path("streetsense.yaml")
+        let expected = "expected a position [longitude, latitude], got"
+        #expect(
+            errors == [
+                "\(file):4: sensors[0].position: \(expected) a list of 1",
+                "\(file):5: sensors[1].position: \(expected) a list of 3",
+                "\(file):6: sensors[2].position: \(expected) \"24.9349, 60.169\"",
+                "\(file):7: sensors[3].position[0]: expected a number (the longitude), got \"east\"",
+                "\(file):7: sensors[3].position[1]: expected a number (the latitude), got \"60.169\"",
+                "\(file):8: sensors[4].position[0]: longitude 181 is outside -180...180",
+                "\(file):8: sensors[4].position[1]: latitude -90.5 is outside -90...90",
+                "\(file):9: sensors[5].position[1]: latitude 124.9349 is outside -90...90 (a position is [longitude, latitude]: are the two swapped?)",
+                "\(file):10: sensors[6].position: \(expected) a mapping",
+                "\(file):11: sensors[7].position: \(expected) an empty list",
+                "\(file):18: sensors[8].position[1]: latitude 95 is outside -90...90 (a position is [longitude, latitude]: are the two swapped?)",
+                "\(file):19: sensors[9].position[0]: expected a number (the longitude), got \"nan\"",
+                "\(file):19: sensors[9].position[1]: expected a number (the latitude), got a list",
+                "\(file):20: sensors[10].positon: unknown key (did you mean position?)",
+            ])
+    }
+
     @Test("density levels that do not increase, in the rules and in a zone")
     func levelsNotIncreasing() throws {
         let zones = twoZonesGeoJSON.replacingOccurrences(

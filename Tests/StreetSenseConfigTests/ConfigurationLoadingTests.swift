@@ -249,6 +249,37 @@ struct ConfigurationLoadingTests {
         #expect(config.sensors.isEmpty)
     }
 
+    @Test("a sensor's position is read as [longitude, latitude], in flow or block style, and may lie outside its zone")
+    func sensorPositions() throws {
+        let fixture = try ConfigFixture([
+            "streetsense.yaml": """
+                mqtt: { url: "mqtt://127.0.0.1" }
+                zones_file: zones.geojson
+                sensors:
+                  - { pilot: helsinki-lab, id: cam-01, zone: plaza, kind: occupancy, position: [24.93492, 60.16905] }
+                  - pilot: citizen-air
+                    id: sds-1
+                    zone: plaza
+                    kind: air
+                    position:
+                      - -0.1278
+                      - 51.5074
+                  - { pilot: helsinki-lab, id: gate-1, zone: plaza, kind: flow }
+                  - { pilot: helsinki-lab, id: cam-02, zone: street, kind: occupancy, position: ~ }
+                  - { pilot: helsinki-lab, id: cam-03, zone: street, kind: occupancy, position: [-180, 90] }
+                """,
+            "zones.geojson": twoZonesGeoJSON,
+        ])
+        let config = try fixture.load()
+        // A position outside the zone (London, for a square in Helsinki) is allowed without a warning.
+        #expect(config.warnings.isEmpty)
+        #expect(
+            config.sensors.map(\.position) == [
+                GeoPosition(longitude: 24.93492, latitude: 60.16905), GeoPosition(longitude: -0.1278, latitude: 51.5074), nil, nil,
+                GeoPosition(longitude: -180, latitude: 90),
+            ])
+    }
+
     @Test("the shipped Helsinki demo configuration is valid")
     func demoConfiguration() throws {
         let path = repositoryRoot + "/deploy/demo/streetsense.yaml"
@@ -276,5 +307,21 @@ struct ConfigurationLoadingTests {
         for sensor in config.sensors {
             if let covered = sensor.coveredM2 { #expect(covered <= areas[sensor.zone]!) }
         }
+        // Every sensor has a position on the dashboard's map, inside its zone's outline.
+        let outlines = Dictionary(uniqueKeysWithValues: config.zones.map { ($0.id, $0.polygon) })
+        for sensor in config.sensors {
+            let position = try #require(sensor.position, "\(sensor.address)")
+            #expect(ring(outlines[sensor.zone] ?? [], contains: position), "\(sensor.address) at \(position) is outside \(sensor.zone)")
+        }
+    }
+
+    /// Whether `position` is inside the closed `ring` of [longitude, latitude] (even-odd rule; fine at the size of a square).
+    func ring(_ ring: [[Double]], contains position: GeoPosition) -> Bool {
+        var inside = false
+        for (a, b) in zip(ring, ring.dropFirst()) where (a[1] > position.latitude) != (b[1] > position.latitude) {
+            let crossing = a[0] + (position.latitude - a[1]) / (b[1] - a[1]) * (b[0] - a[0])
+            if position.longitude < crossing { inside.toggle() }
+        }
+        return inside
     }
 }

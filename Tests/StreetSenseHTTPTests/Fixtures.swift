@@ -16,8 +16,11 @@ enum Testbed {
         id: "esplanadi", name: "Esplanadi", areaM2: 5000, levels: DensityLevels(elevated: 2, high: 3, critical: 4.5))
     static let lot = ZoneDefinition(id: "empty-lot", name: "Empty lot", areaM2: 300)
 
+    /// Inside the square; the only sensor of the testbed with a position.
+    static let cameraPosition = GeoPosition(longitude: 24.93492, latitude: 60.16905)
     static let camera = SensorDefinition(
-        address: .init(pilot: "helsinki-lab", sensor: "cam-01"), zone: "kamppi-square", kind: .occupancy, coveredM2: 400
+        address: .init(pilot: "helsinki-lab", sensor: "cam-01"), zone: "kamppi-square", kind: .occupancy, coveredM2: 400,
+        position: cameraPosition
     )
     static let gate = SensorDefinition(address: .init(pilot: "helsinki-lab", sensor: "gate-n"), zone: "kamppi-square", kind: .flow)
     static let air = SensorDefinition(address: .init(pilot: "citizen-air", sensor: "sds-5331"), zone: "kamppi-square", kind: .air)

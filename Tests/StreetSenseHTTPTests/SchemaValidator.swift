@@ -3,7 +3,8 @@ import StreetSenseCore
 
 /// A JSON Schema (2020-12) validator for the subset of keywords `openapi.yaml` uses: `type` (a name or a list
 /// of names, `null` included), `properties`, `required`, `additionalProperties` (false, true or a schema),
-/// `items`, `enum`, `$ref` (a JSON pointer into the same document), `format: date-time`, `minimum`, `maximum`.
+/// `items`, `prefixItems`, `minItems`, `maxItems`, `enum`, `$ref` (a JSON pointer into the same document),
+/// `format: date-time`, `minimum`, `maximum`.
 ///
 /// Any other validation keyword in a schema is reported as an error, so the document cannot quietly rely on a
 /// rule the tests do not check. `date-time` values must parse with ``EventTime``'s RFC 3339 parser and be in the
@@ -14,7 +15,8 @@ struct SchemaValidator {
 
     static let annotations: Set<String> = ["description", "title", "examples", "default", "summary", "deprecated"]
     static let keywords: Set<String> = [
-        "$ref", "type", "properties", "required", "additionalProperties", "items", "enum", "format", "minimum", "maximum",
+        "$ref", "type", "properties", "required", "additionalProperties", "items", "prefixItems", "minItems", "maxItems", "enum",
+        "format", "minimum", "maximum",
     ]
 
     /// The errors of `value` against `schema`, each with the JSON path where it was found; empty if valid.
@@ -103,9 +105,21 @@ struct SchemaValidator {
                 }
             }
         }
-        if let elements = value.array, let items = keywords["items"] {
+        if let elements = value.array {
+            if let minimum = keywords["minItems"]?.double, Double(elements.count) < minimum {
+                errors.append("\(path): \(elements.count) items, fewer than minItems \(Int(minimum))")
+            }
+            if let maximum = keywords["maxItems"]?.double, Double(elements.count) > maximum {
+                errors.append("\(path): \(elements.count) items, more than maxItems \(Int(maximum))")
+            }
+            // `prefixItems` validates the first elements by position; `items` the elements after them.
+            let prefix = keywords["prefixItems"]?.array ?? []
             for (index, element) in elements.enumerated() {
-                validate(element, items, "\(path)[\(index)]", depth: depth, into: &errors)
+                if index < prefix.count {
+                    validate(element, prefix[index], "\(path)[\(index)]", depth: depth, into: &errors)
+                } else if let items = keywords["items"] {
+                    validate(element, items, "\(path)[\(index)]", depth: depth, into: &errors)
+                }
             }
         }
     }

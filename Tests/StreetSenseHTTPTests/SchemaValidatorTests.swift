@@ -68,6 +68,32 @@ import Testing
         #expect(validator.errors(of: .string("2026-02-30T10:15:00.000Z"), against: time).count == 1)
     }
 
+    @Test func checksPrefixItemsAndTheNumberOfItems() {
+        // The shape of openapi.yaml's SensorPosition: [longitude, latitude] or null.
+        let position: JSONValue = .object([
+            "type": .array([.string("array"), .string("null")]),
+            "minItems": .number(2),
+            "maxItems": .number(2),
+            "prefixItems": .array([
+                .object(["type": .string("number"), "minimum": .number(-180), "maximum": .number(180)]),
+                .object(["type": .string("number"), "minimum": .number(-90), "maximum": .number(90)]),
+            ]),
+        ])
+        #expect(validator.errors(of: .array([.number(24.9344), .number(60.1688)]), against: position) == [])
+        #expect(validator.errors(of: .null, against: position) == [])
+        #expect(validator.errors(of: .array([.number(24.9)]), against: position) == ["$: 1 items, fewer than minItems 2"])
+        #expect(
+            validator.errors(of: .array([.number(24.9), .number(60.1), .number(12)]), against: position) == [
+                "$: 3 items, more than maxItems 2"
+            ])
+        #expect(validator.errors(of: .array([.number(24.9), .number(160)]), against: position) == ["$[1]: 160.0 is above the maximum 90.0"])
+        #expect(validator.errors(of: .array([.string("24.9"), .number(60.1)]), against: position).count == 1)
+        // Elements after the prefix are checked against `items`.
+        let tail: JSONValue = .object(["prefixItems": .array([.object(["type": .string("string")])]), "items": .object(["type": .string("number")])])
+        #expect(validator.errors(of: .array([.string("a"), .number(1), .number(2)]), against: tail) == [])
+        #expect(validator.errors(of: .array([.string("a"), .string("b")]), against: tail) == ["$[1]: expected number, found \(JSONValue.string("b"))"])
+    }
+
     @Test func refusesKeywordsItDoesNotImplementAndBrokenReferences() {
         let oneOf: JSONValue = .object(["oneOf": .array([.object(["type": .string("string")])])])
         #expect(validator.errors(of: .string("x"), against: oneOf) == ["$: unsupported schema keyword 'oneOf'"])

@@ -61,6 +61,7 @@ import Testing
             #expect(JSONValue.object(withoutCounts) == .object([
                 "pilot": .string("helsinki-lab"), "id": .string("cam-01"), "status": .string("active"), "kind": .string("occupancy"),
                 "zone": .string("kamppi-square"), "last_seen": .string("2026-11-22T10:00:30.000Z"), "people": .number(240),
+                "position": .array([.number(24.93492), .number(60.16905)]),
             ]))
             #expect(JSONValue.object(cameraCounts) == .object([
                 "messages": .number(2), "accepted": .number(2), "rejected": .number(0), "duplicate": .number(0), "late": .number(0),
@@ -74,6 +75,10 @@ import Testing
             #expect(stranger["status"]?.string == "unregistered")
             #expect(stranger["kind"] == .null)
             #expect(stranger["zone"] == .null)
+            #expect(stranger["position"] == .null)
+            // A registered sensor without a configured position has a null one, not a missing one.
+            let gate = try #require(sensors.first { $0["id"]?.string == "gate-n" })
+            #expect(gate["position"] == .null)
         }
     }
 
@@ -103,6 +108,7 @@ import Testing
             #expect(camera["stale_after_s"]?.double == 300)
             #expect(camera["people"]?.double == 240)
             #expect(camera["flow_occupancy"] == .null)
+            #expect(camera["position"] == .array([.number(24.93492), .number(60.16905)]))
             #expect(camera["as_of"]?.string == "2026-11-22T10:01:00.000Z")
             let people = try #require(camera["metrics"]?["people"])
             #expect(people["unit"]?.string == "count")
@@ -152,7 +158,7 @@ import Testing
         try await withAPI(.testbed()) { api in
             let stranger = try await api.json("/api/v1/sensors/helsinki-lab/cam-99")
             #expect(stranger["status"]?.string == "unregistered")
-            for key in ["kind", "zone", "factor", "covered_m2", "stale_after_s", "people", "flow_occupancy"] {
+            for key in ["kind", "zone", "factor", "covered_m2", "stale_after_s", "people", "flow_occupancy", "position"] {
                 #expect(stranger[key] == .null, "\(key)")
             }
             #expect(stranger["metrics"]?["people"]?["last"]?.double == 5)

@@ -70,6 +70,51 @@ extension IntegrationSuites {
             #expect(run.output.isEmpty)
         }
 
+        @Test func badSensorPositionsAreReportedWithTheirLines() throws {
+            let folder = try ConfigFolder()
+            defer { folder.remove() }
+            _ = try folder.write("zones.geojson", zones)
+            let config = try folder.write(
+                "streetsense.yaml",
+                """
+                mqtt: { url: "mqtt://127.0.0.1:1883", client_id: check-3 }
+                store: { sqlite_path: var/x.sqlite }
+                zones_file: zones.geojson
+                sensors:
+                  - { pilot: helsinki-lab, id: cam-01, zone: kamppi-square, kind: occupancy, position: [24.9322, 60.1693] }
+                  - { pilot: helsinki-lab, id: cam-02, zone: kamppi-square, kind: occupancy, position: [60.1693, 124.9322] }
+                  - { pilot: helsinki-lab, id: cam-03, zone: kamppi-square, kind: occupancy, position: [24.9322] }
+                  - pilot: citizen-air
+                    id: sds-1
+                    zone: kamppi-square
+                    kind: air
+                    position: [-181, north]
+                """)
+            let run = try streetsense(["check-config", "--config", config])
+            #expect(run.status == 1)
+            #expect(
+                run.errorOutput.split(separator: "\n").map(String.init) == [
+                    "\(config):6: sensors[1].position[1]: latitude 124.9322 is outside -90...90 (a position is [longitude, latitude]: are the two swapped?)",
+                    "\(config):7: sensors[2].position: expected a position [longitude, latitude], got a list of 1",
+                    "\(config):12: sensors[3].position[1]: expected a number (the latitude), got \"north\"",
+                ], "\(run.errorOutput)")
+            #expect(run.output.isEmpty)
+
+            // Mended, the same file passes.
+            _ = try folder.write(
+                "streetsense.yaml",
+                """
+                mqtt: { url: "mqtt://127.0.0.1:1883", client_id: check-3 }
+                store: { sqlite_path: var/x.sqlite }
+                zones_file: zones.geojson
+                sensors:
+                  - { pilot: helsinki-lab, id: cam-01, zone: kamppi-square, kind: occupancy, position: [24.9322, 60.1693] }
+                  - { pilot: helsinki-lab, id: cam-02, zone: kamppi-square, kind: occupancy, position: [24.9322, 60.1693] }
+                """)
+            let mended = try streetsense(["check-config", "--config", config])
+            #expect(mended.status == 0, "\(mended.errorOutput)")
+        }
+
         @Test func aBadTokensFileStopsTheCheckWithItsLine() throws {
             let folder = try ConfigFolder()
             defer { folder.remove() }

@@ -22,10 +22,13 @@ private let chromium = "/usr/bin/chromium"
 
 /// Level colours of dashboards/web/common.js (LEVEL_COLOURS).
 private let levelColours = ["normal": "#237032", "elevated": "#fab005", "high": "#e8590c", "critical": "#c92a2a", "unknown": "#6c757d"]
+/// Sensor status colours of dashboards/web/common.js (STATUS_COLOURS), the sensor table's and the markers'.
+private let statusColours = ["active": "#237032", "stale": "#e8590c", "waiting": "#6c757d", "unregistered": "#7048e8"]
 
 extension IntegrationSuites {
     /// The operator dashboard in a real headless Chromium against the real service and a real mosquitto, with the
-    /// demo's five Helsinki zones and fifteen sensors: the zones are coloured by the densities published, an alert
+    /// demo's five Helsinki zones and fifteen sensors: the zones are coloured by the densities published, each
+    /// sensor is a marker coloured by its status (redrawn as a status changes while the page is open), an alert
     /// raised while the page is open arrives on the SSE feed and is acknowledged from the page with the token
     /// dialog, the zone panel draws the density chart with its thresholds, the sensor table filters by pilot, no
     /// console error occurs, and screenshots at 1366×768 and 1920×1080 go to test-output/.
@@ -44,7 +47,15 @@ extension IntegrationSuites {
             try (AccessTokens.hashLine(name: "operator-dashboard", role: .operator, token: operatorToken) + "\n")
                 .write(toFile: directory + "/tokens", atomically: true, encoding: .utf8)
 
-            let harness = try await ServiceHarness.start(zones: demo.zones, sensors: demo.sensors, directory: directory) { configuration in
+            // One air station goes stale 3 s after its reading, so the map shows every status a positioned sensor can have.
+            let staleStation = "citizen-air/sds-7702"
+            let sensors = demo.sensors.map { sensor in
+                var sensor = sensor
+                if sensor.address.description == staleStation { sensor.staleAfter = .seconds(3) }
+                return sensor
+            }
+            #expect(sensors.map(\.staleAfter).filter { $0 == .seconds(3) }.count == 1)
+            let harness = try await ServiceHarness.start(zones: demo.zones, sensors: sensors, directory: directory) { configuration in
                 configuration.zoneTypes = demo.zoneTypes
                 configuration.rules = demo.rules
                 // Raise crowd levels at once instead of after the demo's 30 s hold.
@@ -65,6 +76,11 @@ extension IntegrationSuites {
             let expectedLevels = [
                 "kamppi-square": "critical", "narinkka": "elevated", "senate-square": "normal", "kansalaistori": "unknown", "esplanadi-park": "unknown",
             ]
+            // The three cameras published to are active; the stale station (published once the page is open) stale;
+            // the rest never sent an accepted reading (sds-5331 only an SDS011 error code, rejected), so waiting.
+            var expectedStatuses = Dictionary(uniqueKeysWithValues: demo.sensors.map { ($0.address.description, "waiting") })
+            for active in ["helsinki-lab/cam-01", "helsinki-lab/cam-narinkka-1", "helsinki-lab/cam-senate-1"] { expectedStatuses[active] = "active" }
+            expectedStatuses[staleStation] = "stale"
             let crowd = try await harness.eventually(
                 "/api/v1/alerts?state=active&rule=crowd_density", "a crowd density alert on Kamppi square", timeout: .seconds(90)
             ) { document in
@@ -86,7 +102,9 @@ extension IntegrationSuites {
                 repositoryRoot + "/dashboards/check_dashboard.py", "--url", "http://127.0.0.1:\(harness.port)/", "--token", operatorToken,
                 "--zones", "5", "--ack-rule", "sensor_faulty", "--zone", "kamppi-square", "--pilot", "citizen-air", "--reason", "sds-5331=error_code",
                 "--out", output, "--report", reportPath, "--stop-signal", stopSignal, "--timeout", "120",
+                "--markers", "\(demo.sensors.count)", "--tooltip", "helsinki-lab/cam-01",
             ] + expectedLevels.sorted { $0.key < $1.key }.flatMap { ["--level", "\($0.key)=\($0.value)"] }
+                + expectedStatuses.sorted { $0.key < $1.key }.flatMap { ["--marker-status", "\($0.key)=\($0.value)"] }
             _ = FileManager.default.createFile(atPath: output + "/browser.log", contents: nil)
             let log = try FileHandle(forWritingTo: URL(fileURLWithPath: output + "/browser.log"))
             browser.standardOutput = log
@@ -98,6 +116,8 @@ extension IntegrationSuites {
                 "browser log: \((try? String(contentsOfFile: output + "/browser.log", encoding: .utf8)) ?? "")"
             }) { harness.service.alertFeed.readerCount > readersBefore || !browser.isRunning }
             try publish("citizen-air", "sds-5331", #""pm2_5": 999.9"#)
+            // The station drawn as waiting when the page loaded turns active, then stale, on the page's later polls.
+            try publish("citizen-air", "sds-7702", #""pm2_5": 6.5"#)
 
             // When the page has done everything else, the service stops: the page must say its feed is disconnected.
             try await waitUntil("the browser check to let the service stop", timeout: .seconds(600), pollInterval: .milliseconds(200)) {
@@ -139,6 +159,22 @@ extension IntegrationSuites {
                 #expect(zones[zone]?["level"] == level, "\(zone)")
                 #expect(zones[zone]?["fill"] == levelColours[level], "\(zone)")
             }
+            // Every demo sensor is a marker coloured by its status, in a white ring (at least 3:1 against the dot,
+            // WCAG's minimum for graphics); the stale station was waiting when the page first drew it.
+            let markers = try #require(report["markers"] as? [String: [String: Any]])
+            #expect(demo.sensors.count == 15)
+            #expect(Set(markers.keys) == Set(demo.sensors.map(\.address.description)))
+            for (sensor, status) in expectedStatuses {
+                #expect(markers[sensor]?["status"] as? String == status, "\(sensor)")
+                #expect(markers[sensor]?["fill"] as? String == statusColours[status], "\(sensor)")
+                #expect(markers[sensor]?["stroke"] as? String == "#ffffff", "\(sensor)")
+                #expect((markers[sensor]?["contrast"] as? Double ?? 0) >= 3, "\(sensor): \(markers[sensor] ?? [:])")
+            }
+            #expect((report["markers_at_load"] as? [String: String])?[staleStation] == "waiting")
+            #expect(report["sensor_legend"] as? String == "Sensors\nactive\nstale\nwaiting")
+            let tooltip = try #require(report["tooltip"] as? String)
+            #expect(tooltip.hasPrefix("helsinki-lab/cam-01\noccupancy · kamppi-square\nactive · last seen "), "\(tooltip)")
+
             let labels = report["labels"] as? [String: String] ?? [:]
             #expect(labels["kamppi-square"] == "Kamppi square\n6.00 p/m²")
             #expect(labels["narinkka"] == "Narinkka square\n2.80 p/m²")

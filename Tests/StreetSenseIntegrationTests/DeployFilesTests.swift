@@ -1,6 +1,7 @@
 import Foundation
 import MosquittoBroker
 import Mosquitto
+import StreetSenseConfig
 import StreetSenseTesting
 import Testing
 
@@ -27,6 +28,58 @@ extension IntegrationSuites {
                 let result = try ProgramRun.run(streetsenseExecutable, ["check-config", "--config", "\(packageRoot)/\(config)"])
                 #expect(result.status == 0, "\(config): \(result.output)")
             }
+        }
+
+        /// The demo's sensor positions go from the YAML text to the API unchanged, as [longitude, latitude], each inside
+        /// its zone's outline as the API serves it, so the dashboard's map shows every sensor in its zone.
+        @Test func theDemoSensorPositionsReachTheAPIInsideTheirZones() async throws {
+            let path = "\(packageRoot)/deploy/demo/streetsense.yaml"
+            // The positions as written, read from the text with a pattern (not with the configuration loader).
+            var written: [String: [Double]] = [:]
+            for line in try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n") {
+                guard let match = line.firstMatch(of: /pilot: ([\w.-]+), id: ([\w.-]+),.*position: \[([-0-9.]+), ([-0-9.]+)\]/) else { continue }
+                written["\(match.output.1)/\(match.output.2)"] = [Double(match.output.3)!, Double(match.output.4)!]
+            }
+            #expect(written.count == 15)
+            #expect(written["helsinki-lab/cam-01"] == [24.9347, 60.16895])
+
+            let demo = try StreetSenseConfiguration.load(path: path, environment: [:])
+            let harness = try await ServiceHarness.start(zones: demo.zones, sensors: demo.sensors)
+            let served: [String: Any]
+            let zones: [String: Any]
+            let camera: [String: Any]
+            do {
+                served = try await harness.json("/api/v1/sensors?limit=1000")
+                zones = try await harness.json("/api/v1/zones")
+                camera = try await harness.json("/api/v1/sensors/helsinki-lab/cam-01")
+            } catch {
+                try await harness.stop()
+                throw error
+            }
+            try await harness.stop()
+
+            let sensors = try #require(served["sensors"] as? [[String: Any]])
+            let positions = Dictionary(uniqueKeysWithValues: sensors.map { ("\($0["pilot"]!)/\($0["id"]!)", $0["position"] as? [Double]) })
+            #expect(positions.mapValues { $0 ?? [] } == written)
+            #expect(camera["position"] as? [Double] == [24.9347, 60.16895])
+            let outlines = Dictionary(
+                uniqueKeysWithValues: (zones["zones"] as? [[String: Any]] ?? []).map { zone in
+                    (zone["id"] as? String ?? "", ((zone["geometry"] as? [String: Any])?["coordinates"] as? [[[Double]]])?.first ?? [])
+                })
+            for sensor in sensors {
+                let position = try #require(sensor["position"] as? [Double])
+                let zone = try #require(sensor["zone"] as? String)
+                #expect(ring(outlines[zone] ?? [], contains: position), "\(sensor["pilot"]!)/\(sensor["id"]!) at \(position) is outside \(zone)")
+            }
+        }
+
+        /// Whether the [longitude, latitude] `point` is inside the closed `ring` (even-odd rule; fine at a square's size).
+        func ring(_ ring: [[Double]], contains point: [Double]) -> Bool {
+            var inside = false
+            for (a, b) in zip(ring, ring.dropFirst()) where (a[1] > point[1]) != (b[1] > point[1]) {
+                if point[0] < a[0] + (point[1] - a[1]) / (b[1] - a[1]) * (b[0] - a[0]) { inside.toggle() }
+            }
+            return inside
         }
 
         /// The production broker settings as mosquitto 2.0 reads them, with the production ACL and accounts for the

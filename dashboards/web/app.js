@@ -75,7 +75,9 @@ async function refreshSensors() {
     } while (cursor);
     sensorsByKey.clear();
     for (const sensor of all) sensorsByKey.set(`${sensor.pilot}/${sensor.id}`, sensor);
-    table.update(all, Date.now());
+    const at = Date.now();
+    table.update(all, at);
+    zoneMap.updateSensors(all, at);
     document.body.dataset.sensors = "loaded";
   } catch (error) { report(error); }
 }

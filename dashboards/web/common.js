@@ -5,6 +5,14 @@ export const LEVEL_COLOURS = {
   normal: "#237032", elevated: "#fab005", high: "#e8590c", critical: "#c92a2a", unknown: "#6c757d",
 };
 
+/**
+ * The colours of the sensor statuses, as in style.css (`.status-*`, the sensor table's dots and the map's markers).
+ * Unregistered sensors have no configured position, so only the sensor table ever shows their colour.
+ */
+export const STATUS_COLOURS = {
+  active: "#237032", stale: "#e8590c", waiting: "#6c757d", unregistered: "#7048e8",
+};
+
 /** GET a JSON document of the API; throws an Error naming the path and status otherwise. */
 export async function getJSON(path) {
   const response = await fetch(path, { headers: { Accept: "application/json" } });

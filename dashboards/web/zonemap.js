@@ -1,12 +1,21 @@
-// The map of the zones: each zone's polygon coloured by its level, its name and density as a label. No tile
-// layer: the polygons sit on a plain background, so the map works offline. Leaflet is the global `L`
-// (Debian's libjs-leaflet, served at /vendor/leaflet/).
-import { LEVEL_COLOURS, formatNumber, shownLevel } from "./common.js";
+// The map of the zones: each zone's polygon coloured by its level, its name and density as a label, and each
+// sensor with a configured position as a dot coloured by its status. No tile layer: the polygons sit on a plain
+// background, so the map works offline. Leaflet is the global `L` (Debian's libjs-leaflet, served at /vendor/leaflet/).
+import { LEVEL_COLOURS, STATUS_COLOURS, el, formatAgo, formatTime, formatNumber, shownLevel } from "./common.js";
 
 const OUTLINE = { normal: "#17521f", elevated: "#a87600", high: "#9c330a", critical: "#8e1d1d", unknown: "#495057" };
 
+/**
+ * A sensor marker's radius and ring width in pixels at `zoom`: small dots in the city-wide view, where a square is
+ * some 20 pixels across and bigger dots would hide its level colour, growing to 7 pixels close up.
+ */
+function markerSize(zoom) {
+  const radius = Math.min(7, Math.max(3, 6 * 2 ** (zoom - 16)));
+  return { radius, weight: radius < 4.5 ? 1 : 2 };
+}
+
 export class ZoneMap {
-  /** `onSelect(zoneId)` runs when a zone is clicked. */
+  /** `onSelect(zoneId)` runs when a zone, or the marker of one of its sensors, is clicked. */
   constructor(element, onSelect) {
     this.map = L.map(element, { attributionControl: false, zoomSnap: 0.25, minZoom: 3, maxZoom: 20 });
     L.control.scale({ imperial: false }).addTo(this.map);
@@ -14,20 +23,88 @@ export class ZoneMap {
     this.layers = new Map();
     this.fitted = false;
     this.selected = null;
+    // Sensor markers in a pane of their own: above the zones (overlayPane, z-index 400) and below the zone labels
+    // (tooltipPane, 650), whichever of them is drawn first.
+    this.map.createPane("sensors").style.zIndex = 450;
+    this.sensors = [];
+    this.sensorsAt = Date.now();
+    this.markers = new Map();
+    this.markerZones = new Map();
+    this.map.on("zoomend", () => {
+      const size = markerSize(this.map.getZoom());
+      for (const marker of this.markers.values()) marker.setRadius(size.radius).setStyle({ weight: size.weight });
+    });
+  }
+
+  /**
+   * Keeps the sensors (GET /api/v1/sensors, every page, fetched at `at` ms) and redraws their markers: one per sensor
+   * with a position, coloured by status, with a tooltip; markers of sensors that lost their position go away.
+   * Leaflet adds layers once the map has a view, so until the zones set it the markers wait.
+   */
+  updateSensors(sensors, at = Date.now()) {
+    this.sensors = sensors;
+    this.sensorsAt = at;
+    this.map.whenReady(() => this.drawSensors());
+  }
+
+  drawSensors() {
+    const shown = new Set();
+    for (const sensor of this.sensors) {
+      if (!Array.isArray(sensor.position)) continue;
+      const key = `${sensor.pilot}/${sensor.id}`;
+      const [lon, lat] = sensor.position;
+      shown.add(key);
+      this.markerZones.set(key, sensor.zone);
+      let marker = this.markers.get(key);
+      if (!marker) {
+        // A white ring keeps the dot apart from whatever zone colour it sits on.
+        marker = L.circleMarker([lat, lon], {
+          pane: "sensors", ...markerSize(this.map.getZoom()), color: "#ffffff", opacity: 1, fillOpacity: 1, className: "sensor-marker",
+        });
+        marker.bindTooltip("", { direction: "top", offset: [0, -4], className: "sensor-tip" });
+        marker.on("click", () => {
+          const zone = this.markerZones.get(key);
+          if (zone) this.onSelect(zone);
+        });
+        marker.addTo(this.map);
+        marker.getElement().setAttribute("data-sensor-marker", key);
+        this.markers.set(key, marker);
+      } else {
+        marker.setLatLng([lat, lon]);
+      }
+      const colour = STATUS_COLOURS[sensor.status] || STATUS_COLOURS.waiting;
+      marker.setStyle({ fillColor: colour });
+      const element = marker.getElement();
+      element.setAttribute("data-status", sensor.status);
+      element.setAttribute("aria-label", `${key}: ${sensor.status}`);
+      const seen = sensor.last_seen ? `last seen ${formatAgo(sensor.last_seen, this.sensorsAt)} (${formatTime(sensor.last_seen)})` : "never seen";
+      marker.setTooltipContent(el("span", {},
+        el("b", { textContent: key }),
+        el("span", { textContent: `${sensor.kind || "unregistered"} · ${sensor.zone || "no zone"}` }),
+        el("span", {}, el("span", { class: `dot status-${sensor.status}` }), `${sensor.status} · ${seen}`)));
+    }
+    for (const [key, marker] of this.markers) {
+      if (shown.has(key)) continue;
+      marker.remove();
+      this.markers.delete(key);
+      this.markerZones.delete(key);
+    }
   }
 
   /** Adds zones seen for the first time and restyles every zone from `zones` (GET /api/v1/zones). */
   update(zones) {
     if (!this.fitted) {
       // Fit the view before the first polygon is added: Leaflet places each label at its polygon's centre
-      // as projected at the current zoom.
+      // as projected at the current zoom. Sensors placed outside their zones are fitted in too.
       const rings = zones.filter((zone) => zone.geometry && zone.geometry.type === "Polygon")
         .flatMap((zone) => zone.geometry.coordinates[0].map(([lon, lat]) => [lat, lon]));
-      if (rings.length === 0) {
+      const positions = this.sensors.filter((sensor) => Array.isArray(sensor.position))
+        .map(({ position: [lon, lat] }) => [lat, lon]);
+      if (rings.length + positions.length === 0) {
         this.map.setView([0, 0], 2);
         return;
       }
-      this.bounds = L.latLngBounds(rings);
+      this.bounds = L.latLngBounds([...rings, ...positions]);
       this.map.fitBounds(this.bounds, { padding: [40, 40] });
       this.fitted = true;
     }
