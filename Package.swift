@@ -202,7 +202,7 @@ let package = Package(
             name: "streetsense-bench",
             dependencies: [
                 "StreetSenseApp", "StreetSenseConfig", "StreetSenseCore", "StreetSenseAlerts", "StreetSensePipeline", "StreetSenseStore",
-                "Mosquitto", "MosquittoBroker",
+                "StreetSenseSimulation", "StreetSenseReplay", "Mosquitto", "MosquittoBroker",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/StreetSenseBench",

@@ -1,12 +1,26 @@
 import Foundation
+import Mosquitto
 
-/// `streetsense-bench alert-latency [--rate N] [--probes N] [--seconds N] [--window N]`: end-to-end benchmarks that need
-/// the whole service (a real broker, SQLite, HTTP); `make bench` runs them in release mode.
+/// `streetsense-bench alert-latency | end-to-end | store [options]`: benchmarks that need the whole service or its
+/// store (a real broker, SQLite, HTTP); `make bench` runs them in release mode. `--smoke` runs `end-to-end` and
+/// `store` with tiny inputs (nothing is judged).
 let arguments = Array(CommandLine.arguments.dropFirst())
 
 func option(_ name: String, default value: Int) -> Int {
     guard let i = arguments.firstIndex(of: name), i + 1 < arguments.count, let parsed = Int(arguments[i + 1]) else { return value }
     return parsed
+}
+
+func stringOption(_ name: String) -> String? {
+    guard let i = arguments.firstIndex(of: name), i + 1 < arguments.count else { return nil }
+    return arguments[i + 1]
+}
+
+let smoke = arguments.contains("--smoke")
+
+/// Progress lines go to standard error, so that standard output holds only the report.
+func progress(_ line: String) {
+    FileHandle.standardError.write(Data("[\(ISO8601DateFormatter().string(from: Date()))] \(line)\n".utf8))
 }
 
 /// The machine, as BENCHMARKS.md records it.
@@ -94,7 +108,40 @@ case "alert-latency":
             + "\(r.messagesSent - r.messagesProcessed) messages not processed")
         exit(1)
     }
+case "store":
+    var benchmark = StoreThroughputBenchmark()
+    benchmark.sensors = option("--sensors", default: smoke ? 400 : benchmark.sensors)
+    benchmark.readings = option("--readings", default: smoke ? 20_000 : benchmark.readings)
+    benchmark.batchRows = option("--batch-rows", default: benchmark.batchRows)
+    benchmark.repetitions = option("--reps", default: smoke ? 1 : benchmark.repetitions)
+    benchmark.directory = stringOption("--directory")
+    print("streetsense-bench store --sensors \(benchmark.sensors) --readings \(benchmark.readings) --batch-rows \(benchmark.batchRows) "
+        + "--reps \(benchmark.repetitions)\(benchmark.directory.map { " --directory \($0)" } ?? "")\(smoke ? " (--smoke)" : "")")
+    print("machine: \(machineDescription())")
+    let started = Date()
+    let result = try benchmark.run(progress: progress)
+    printStoreReport(result, benchmark: benchmark, started: started)
+case "end-to-end":
+    var benchmark = EndToEndThroughputBenchmark()
+    benchmark.sensors = option("--sensors", default: smoke ? 400 : benchmark.sensors)
+    benchmark.minutes = option("--minutes", default: smoke ? 3 : benchmark.minutes)
+    switch stringOption("--qos") {
+    case "1": benchmark.qualities = [.atLeastOnce]
+    case "0": benchmark.qualities = [.atMostOnce]
+    default: break
+    }
+    print("streetsense-bench end-to-end --sensors \(benchmark.sensors) --minutes \(benchmark.minutes) "
+        + "--qos \(benchmark.qualities.map { String($0.rawValue) }.joined(separator: ","))\(smoke ? " (--smoke)" : "")")
+    print("machine: \(machineDescription()); \(mosquittoVersion())")
+    let started = Date()
+    let (trace, comparisons) = try await benchmark.run(progress: progress)
+    let incomplete = printEndToEndReport(trace: trace, comparisons: comparisons, started: started)
+    if incomplete { exit(1) }
 default:
-    print("usage: streetsense-bench alert-latency [--rate 10000] [--probes 200] [--seconds 20] [--window 1000 (0: open loop)]")
+    print("""
+        usage: streetsense-bench alert-latency [--rate 10000] [--probes 200] [--seconds 20] [--window 1000 (0: open loop)]
+               streetsense-bench end-to-end [--sensors 40000] [--minutes 30] [--qos 1|0 (default both)] [--smoke]
+               streetsense-bench store [--sensors 40000] [--readings 2000000] [--batch-rows 10000] [--reps 3] [--directory DIR] [--smoke]
+        """)
     exit(2)
 }

