@@ -159,12 +159,12 @@ struct EndToEndThroughputBenchmark {
         let outputPath = NSTemporaryDirectory() + "streetsense-bench-sys-\(UUID().uuidString).txt"
         defer { try? FileManager.default.removeItem(atPath: outputPath) }
         let names = ["received", "sent", "dropped"]
-        let subscriber = try Subprocess(
+        let subscriber = try ChildProcess.spawn(
             executable: subscriberPath,
             arguments: ["-h", broker.host, "-p", String(broker.port), "-v", "-C", "3", "-W", "5"]
                 + names.flatMap { ["-t", "$SYS/broker/publish/messages/\($0)"] },
             output: .file(outputPath))
-        _ = subscriber.wait()
+        _ = subscriber.waitForExitWithUsage()
         var counters = BrokerCounters()
         for line in ((try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "").split(separator: "\n") {
             let parts = line.split(separator: " ")
@@ -185,7 +185,7 @@ struct EndToEndThroughputBenchmark {
     // MARK: Phases
 
     private func runReference(_ publisher: ReplayCommand, broker: LocalBroker, brokerPID: Int32) async throws -> Phase {
-        let subscriber = try Subprocess(
+        let subscriber = try ChildProcess.spawn(
             executable: Self.subscriberPath,
             arguments: [
                 "-h", broker.host, "-p", String(broker.port), "-i", "bench-mosquitto-sub", "-q", "1", "-V", "mqttv5",
@@ -196,7 +196,7 @@ struct EndToEndThroughputBenchmark {
         defer {
             subscriber.send(SIGTERM)
             lines.waitUntilClosed()
-            _ = subscriber.wait()
+            _ = subscriber.waitForExitWithUsage()
         }
         let subscriberPID = subscriber.pid
         return try await replay(
@@ -447,21 +447,21 @@ struct ReplayCommand: Sendable {
             var messagesPerSecond: Double?
         }
 
-        private let process: Subprocess
+        private let process: ChildProcess
         private let logPath: String
         private let outcome = Mutex<Outcome?>(nil)
         private let exited = DispatchSemaphore(value: 0)
 
-        init(process: Subprocess, logPath: String) {
+        init(process: ChildProcess, logPath: String) {
             self.process = process
             self.logPath = logPath
             let waiter = Thread { [self] in
-                let (status, cpu) = process.wait()
+                let (status, cpu) = process.waitForExitWithUsage()
                 let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
                 try? FileManager.default.removeItem(atPath: logPath)
                 let summary = log.split(separator: "\n").last { $0.hasPrefix("published ") }.map(String.init) ?? ""
                 let rate = summary.split(separator: "(").dropFirst().first?.split(separator: " ").first.flatMap { Double($0) }
-                outcome.withLock { $0 = Outcome(status: status, cpuSeconds: cpu, log: log, summary: summary, messagesPerSecond: rate) }
+                outcome.withLock { $0 = Outcome(status: status, cpuSeconds: cpu ?? .nan, log: log, summary: summary, messagesPerSecond: rate) }
                 exited.signal()
             }
             waiter.name = "bench-replay-wait"
@@ -480,7 +480,7 @@ struct ReplayCommand: Sendable {
 
     func start(port: Int, clientID: String) throws -> Run {
         let logPath = NSTemporaryDirectory() + "streetsense-bench-replay-\(UUID().uuidString).log"
-        let process = try Subprocess(
+        let process = try ChildProcess.spawn(
             executable: executable,
             arguments: ["replay", trace, "--broker", "mqtt://127.0.0.1:\(port)", "--speed", "max", "--client-id", clientID],
             output: .file(logPath))

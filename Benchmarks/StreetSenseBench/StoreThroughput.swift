@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MosquittoBroker
 import StreetSenseCore
 import StreetSensePipeline
 import StreetSenseReplay
@@ -222,10 +223,10 @@ struct StoreThroughputBenchmark {
         defer { if let scriptPath { try? FileManager.default.removeItem(atPath: scriptPath) } }
         let outputPath = NSTemporaryDirectory() + "streetsense-bench-\(UUID().uuidString).out"
         defer { try? FileManager.default.removeItem(atPath: outputPath) }
-        let child = try Subprocess(
+        let child = try ChildProcess.spawn(
             executable: executable, arguments: arguments, standardInput: scriptPath ?? "/dev/null", output: .file(outputPath))
-        let usage = child.wait()
+        let usage = child.waitForExitWithUsage()
         let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
-        return (usage.status, output, usage.cpuSeconds)
+        return (usage.status, output, usage.cpuSeconds ?? .nan)
     }
 }

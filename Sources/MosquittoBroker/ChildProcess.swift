@@ -14,20 +14,52 @@ import Darwin
 /// started from an async test never acts on SIGTERM, never saves its persistence file, and has to be
 /// killed. Spawning with `POSIX_SPAWN_SETSIGMASK` and `POSIX_SPAWN_SETSIGDEF` avoids that.
 package final class ChildProcess: Sendable {
+    /// Where the child's standard output and error go.
+    package enum Output: Sendable {
+        /// Appended to this file.
+        case file(String)
+        /// A pipe whose read end is ``ChildProcess/outputDescriptor``.
+        case pipe
+    }
+
     package let pid: pid_t
+    /// The read end of the output pipe (``Output/pipe`` only); whoever reads it closes it.
+    package let outputDescriptor: Int32?
     /// The wait status once the child has been reaped.
     private let reapedStatus = Mutex<Int32?>(nil)
 
-    private init(pid: pid_t) { self.pid = pid }
+    private init(pid: pid_t, outputDescriptor: Int32?) {
+        self.pid = pid
+        self.outputDescriptor = outputDescriptor
+    }
 
     /// Starts `executable` with `arguments`, standard input from /dev/null and standard output and error
     /// appended to `outputPath`.
     package static func spawn(executable: String, arguments: [String], outputPath: String) throws -> ChildProcess {
+        try spawn(executable: executable, arguments: arguments, output: .file(outputPath))
+    }
+
+    /// Starts `executable` with `arguments`, standard input from `standardInput`, and standard output and
+    /// error to `output`.
+    package static func spawn(
+        executable: String, arguments: [String], standardInput: String = "/dev/null", output: Output
+    ) throws -> ChildProcess {
         var fileActions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&fileActions)
         defer { posix_spawn_file_actions_destroy(&fileActions) }
-        posix_spawn_file_actions_addopen(&fileActions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&fileActions, 1, outputPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_addopen(&fileActions, 0, standardInput, O_RDONLY, 0)
+        var pipeEnds: [Int32] = [-1, -1]
+        switch output {
+        case .file(let path):
+            posix_spawn_file_actions_addopen(&fileActions, 1, path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        case .pipe:
+            guard pipe(&pipeEnds) == 0 else {
+                throw LocalBrokerError("cannot start \(executable): pipe: \(String(cString: strerror(errno)))", log: "")
+            }
+            // Neither end may leak into another child (it would hold the pipe open); dup2 clears the flag on 1.
+            for end in pipeEnds { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
+            posix_spawn_file_actions_adddup2(&fileActions, pipeEnds[1], 1)
+        }
         posix_spawn_file_actions_adddup2(&fileActions, 1, 2)
 
         var attributes = posix_spawnattr_t()
@@ -46,10 +78,12 @@ package final class ChildProcess: Sendable {
         defer { for argument in argv { free(argument) } }
         var pid: pid_t = 0
         let result = posix_spawn(&pid, executable, &fileActions, &attributes, argv, environ)
+        if pipeEnds[1] >= 0 { close(pipeEnds[1]) }
         guard result == 0 else {
+            if pipeEnds[0] >= 0 { close(pipeEnds[0]) }
             throw LocalBrokerError("cannot start \(executable): \(String(cString: strerror(result)))", log: "")
         }
-        return ChildProcess(pid: pid)
+        return ChildProcess(pid: pid, outputDescriptor: pipeEnds[0] >= 0 ? pipeEnds[0] : nil)
     }
 
     /// Whether the child still runs; reaps it once it has exited.
@@ -86,6 +120,24 @@ package final class ChildProcess: Sendable {
             try? await Task.sleep(for: .milliseconds(5))
         }
         return true
+    }
+
+    /// Blocks until the child has exited and reaps it: its exit code (128 + signal number if a signal ended it)
+    /// and the CPU seconds (user + system) it used, nil when ``isRunning`` had reaped it already. Waits
+    /// without holding the lock, so another thread can still ``send(_:)`` it a signal meanwhile.
+    package func waitForExitWithUsage() -> (status: Int32, cpuSeconds: Double?) {
+        var waitStatus: Int32 = 0
+        var usage = rusage()
+        var result: pid_t
+        repeat { result = wait4(pid, &waitStatus, 0, &usage) } while result == -1 && errno == EINTR
+        let reaped = result == pid
+        let status = reapedStatus.withLock { status -> Int32 in
+            if reaped { status = waitStatus }
+            return status ?? waitStatus
+        }
+        let signal = status & 0x7F
+        let cpu = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+        return (signal == 0 ? (status >> 8) & 0xFF : 128 + signal, reaped ? cpu : nil)
     }
 
     /// Blocks until the child has exited (for `deinit`s, after SIGKILL).
