@@ -219,12 +219,10 @@ public struct Snapshot: Sendable {
     public var activeAlerts: [ActiveAlertSummary] = []
 
     public init(asOf: EventTime, zones: [ZoneSnapshot], sensors: [SensorSnapshot], totals: IngestCounts) {
-        self.asOf = asOf
-        self.zones = zones
-        self.sensors = sensors
-        self.totals = totals
-        self.zoneIndex = Dictionary(uniqueKeysWithValues: zones.enumerated().map { ($1.definition.id, $0) })
-        self.sensorIndex = Dictionary(uniqueKeysWithValues: sensors.enumerated().map { ($1.address, $0) })
+        self.init(
+            asOf: asOf, zones: zones, sensors: sensors, totals: totals,
+            zoneIndex: Dictionary(uniqueKeysWithValues: zones.enumerated().map { ($1.definition.id, $0) }),
+            sensorIndex: Dictionary(uniqueKeysWithValues: sensors.enumerated().map { ($1.address, $0) }))
     }
 
     /// A snapshot whose lookup tables are already built (they must agree with `zones` and `sensors`).

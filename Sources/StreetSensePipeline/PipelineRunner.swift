@@ -11,7 +11,7 @@ import Synchronization
 /// Only this thread touches the pipeline after ``start()``; everyone else reads the ``SnapshotBox``.
 public final class PipelineRunner: @unchecked Sendable {
     // @unchecked: `pipeline` is confined to the runner thread once started (the initializer hands it over and
-    // never touches it again); `queue`, `snapshots` and `stopped` are thread safe.
+    // never touches it again); `queue`, `snapshots`, `publisher` and `stopped` are thread safe.
     private let pipeline: Pipeline
     public let queue: IngestQueue
     public let snapshots: SnapshotBox
