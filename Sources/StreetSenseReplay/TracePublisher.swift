@@ -84,11 +84,12 @@ public final class TracePublisher {
 
     /// Waits until the broker has read every message published so far, QoS 0 ones included.
     ///
-    /// libmosquitto drops what is still in its outgoing queue when the client stops, and at `max` a broker
-    /// slower than the publisher leaves many QoS 0 messages there (`streetsense-bench end-to-end` lost 20 % of
-    /// a city-scale replay that way). The barrier is a SUBSCRIBE to a filter nobody publishes on: libmosquitto
-    /// sends packets in order, and the broker reads them in order, so its SUBACK comes after it has read
-    /// everything published before.
+    /// QoS 0 messages are never acknowledged, so without this a run at `max` would end (and its elapsed time be
+    /// taken) while many of them still wait in libmosquitto's outgoing queue; a client stopped then may lose
+    /// them (eclipse-mosquitto/mosquitto#722; the 2.0.11 library flushed them in `TracePublisherTests`, and an
+    /// early `streetsense-bench end-to-end` counted a 20 % shortfall at QoS 0 without the barrier). The barrier
+    /// is a SUBSCRIBE to a filter nobody publishes on: libmosquitto sends packets in order, and the broker reads
+    /// them in order, so its SUBACK comes after it has read everything published before.
     public func waitUntilSent(timeout: Duration) async throws {
         barriers += 1
         try client.subscribe("streetsense-replay/barrier/\(barriers)", qos: .atMostOnce)
