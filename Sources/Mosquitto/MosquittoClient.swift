@@ -364,8 +364,7 @@ public final class MosquittoClient: @unchecked Sendable {
         }
     }
 
-    private func installCallbacks() {
-        // Always installed: TLS handshake failures are visible only in the log (see `handleLog`).
+    private func installLogCallback() {
         mosquitto_log_callback_set(handle) { _, context, level, text in
             guard let context, let text else { return }
             let logLevel: LogLevel =
@@ -377,8 +376,20 @@ public final class MosquittoClient: @unchecked Sendable {
                 default: .debug
                 }
             Unmanaged<MosquittoClient>.fromOpaque(context)._withUnsafeGuaranteedRef { client in
+                // Per-packet lines are debug: no String for them unless a handler reads them.
+                guard logLevel != .debug || client.onLog != nil else { return }
                 client.handleLog(level: logLevel, text: String(cString: text))
             }
+        }
+    }
+
+    private func installCallbacks() {
+        // Installed only when someone reads it: with a log callback set, libmosquitto formats a line for every
+        // packet (a malloc and a vsnprintf for each PUBLISH received and each PUBACK sent, then a Swift String
+        // here), which is work on the network thread per message. TLS needs it: its handshake failures are
+        // visible only in the log (see `handleLog`).
+        if configuration.tls != nil || onLog != nil {
+            installLogCallback()
         }
         mosquitto_connect_with_flags_callback_set(handle) { _, context, code, flags in
             guard let context else { return }
