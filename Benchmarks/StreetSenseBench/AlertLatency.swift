@@ -35,6 +35,10 @@ struct AlertLatencyBenchmark {
     var warmUpSeconds = 2
     /// Load messages the broker may leave unacknowledged before the load waits (0: open loop, never waits).
     var window = 1000
+    /// How often the commit poller reads the store's newest event id, in ms (0: no poller, no commit latency).
+    /// The poller is the benchmark's own load (a wake-up and a SQLite read per period), so it can be turned off
+    /// to see what it costs the other figures.
+    var commitPollMilliseconds = 1
 
     struct Result {
         var probesMeasured: Int
@@ -153,8 +157,9 @@ struct AlertLatencyBenchmark {
         // Let the SSE subscription and the first snapshots settle.
         try await Task.sleep(for: .milliseconds(500))
 
-        let poller = CommitPoller(store: service.store, writerStatistics: { service.writerStatistics })
-        poller.start()
+        let poller = commitPollMilliseconds > 0
+            ? CommitPoller(store: service.store, period: commitPollMilliseconds, writerStatistics: { service.writerStatistics }) : nil
+        poller?.start()
 
         let loadBefore = Self.loadAverage()
         let pacing = PublisherPacing(
@@ -171,12 +176,12 @@ struct AlertLatencyBenchmark {
         let drainDeadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < drainDeadline {
             let done = stream.receivedCount >= probeCount && referenceSeen.count >= probeCount
-                && poller.committed.count >= probeCount
+                && (poller?.committed.count ?? probeCount) >= probeCount
                 && service.snapshots.snapshot().totals.messages >= outcome.messagesSent
             if done { break }
             try await Task.sleep(for: .milliseconds(50))
         }
-        poller.stop()
+        poller?.stop()
         publisher.stop()
         probePublisher.stop()
         reference.stop()
@@ -194,7 +199,7 @@ struct AlertLatencyBenchmark {
         let feeds = feedSeen.all
         let eventProbes = probeOfEvent.all
         var committedByProbe: [Int: ContinuousClock.Instant] = [:]
-        for (id, at) in poller.committed.all {
+        for (id, at) in poller?.committed.all ?? [:] {
             if let probe = eventProbes[id] { committedByProbe[probe] = at }
         }
         var referenceLatencies: [Duration] = [], feedLatencies: [Duration] = [], sseLatencies: [Duration] = []
@@ -216,7 +221,7 @@ struct AlertLatencyBenchmark {
             reference: LatencySamples(referenceLatencies), feed: LatencySamples(feedLatencies), sse: LatencySamples(sseLatencies),
             committed: LatencySamples(committedLatencies), pipelineStage: LatencySamples(pipelineStage),
             sseStage: LatencySamples(sseStage), serviceStage: LatencySamples(serviceStage),
-            commits: LatencySamples(Array(poller.commitDurations.all.values)),
+            commits: LatencySamples(Array(poller?.commitDurations.all.values ?? [:].values)),
             batchesCommitted: batchesCommitted, messagesSent: outcome.messagesSent, elapsed: outcome.elapsed,
             measuredMessages: outcome.measuredMessages, measuredElapsed: outcome.measuredElapsed, lateSlots: outcome.lateSlots,
             totalSlots: outcome.totalSlots, maximumUnacknowledged: outcome.maximumUnacknowledged, heldBack: outcome.heldBack,
@@ -357,13 +362,14 @@ final class SharedMap<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     var all: [Key: Value] { entries.withLock { $0 } }
 }
 
-/// Polls the store's newest alert event id every millisecond on its own thread (its own reader connection)
+/// Polls the store's newest alert event id every `period` ms on its own thread (its own reader connection)
 /// and records when each event id was first seen committed.
 ///
 /// It also samples the writer's statistics at the same rate: each commit's duration (the writer's own
 /// measurement of `store.write`), so a slow commit can be told from a late hand-over.
 final class CommitPoller: Sendable {
     private let store: SQLiteStore
+    private let period: Int
     private let writerStatistics: @Sendable () -> StoreWriter.Statistics
     private let running = Atomic<Bool>(true)
     private let done = DispatchSemaphore(value: 0)
@@ -372,8 +378,9 @@ final class CommitPoller: Sendable {
     /// Batch number → its commit's duration (only batches the 1 ms sampling saw as the latest).
     let commitDurations = SharedMap<Int, Duration>()
 
-    init(store: SQLiteStore, writerStatistics: @escaping @Sendable () -> StoreWriter.Statistics) {
+    init(store: SQLiteStore, period: Int, writerStatistics: @escaping @Sendable () -> StoreWriter.Statistics) {
         self.store = store
+        self.period = period
         self.writerStatistics = writerStatistics
     }
 
@@ -392,7 +399,7 @@ final class CommitPoller: Sendable {
                     lastBatch = statistics.batchesCommitted
                     commitDurations.insertIfAbsent(lastBatch, .nanoseconds(Int64(statistics.lastCommitSeconds * 1e9)))
                 }
-                usleep(1000)
+                usleep(UInt32(period * 1000))
             }
             done.signal()
         }
