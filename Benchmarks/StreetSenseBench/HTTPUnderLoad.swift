@@ -346,8 +346,8 @@ func printHTTPReport(_ r: HTTPUnderLoadBenchmark.Result, benchmark: HTTPUnderLoa
     print("")
     let loaded = r.windows.filter { $0.path != nil }
     let worst = loaded.map(\.acceptedRate).min() ?? 0
-    print(String(format: "ingest: %.0f readings/s accepted without HTTP load (mean of the two reference windows, offered %ld msg/s); ", idle, benchmark.rate)
-        + String(format: "lowest under wrk %.0f (ratio %.3f)", worst, worst / max(idle, 1e-9))
+    print("ingest: \(grouped(Int(idle))) readings/s accepted without HTTP load (mean of the two reference windows, "
+        + "offered \(grouped(benchmark.rate)) msg/s); lowest under wrk \(grouped(Int(worst))) (ratio " + String(format: "%.3f", worst / max(idle, 1e-9)) + ")"
         + (smoke ? "" : "; no ingest slowdown (every ratio ≥ 0.95): \(worst / max(idle, 1e-9) >= 0.95 ? "met" : "**MISSED**")"))
     print("the MQTT thread waited for room in the ingest queue \(r.windows.map(\.ingestWaits).reduce(0, +)) times; "
         + "publisher slots over 1 ms late: \(grouped(r.lateSlots)); readings rejected by the service: \(r.rejected)")
