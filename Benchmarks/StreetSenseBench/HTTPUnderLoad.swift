@@ -61,6 +61,7 @@ struct HTTPUnderLoadBenchmark {
         func cores(_ cpuSeconds: Double) -> Double { cpuSeconds / max(elapsed.milliseconds / 1000, 1e-9) }
     }
 
+    /// The city, the five windows in order, and how the publisher and the service fared over the run.
     struct Result {
         var zones = 0
         var sensors = 0
@@ -88,7 +89,7 @@ struct HTTPUnderLoadBenchmark {
             throw BenchError("need --rate ≥ 100, --seconds ≥ 1, --connections ≥ 1 and --sensors ≥ 10")
         }
         guard FileManager.default.isExecutableFile(atPath: WrkRun.executablePath) else {
-            throw BenchError("\(WrkRun.executablePath) is missing: run `make deps` (Debian package wrk)")
+            throw BenchError("\(WrkRun.executablePath) is missing: run `make bench-deps` (Debian package wrk)")
         }
         let scenario = try CityScaleTrace.scenario(sensors: sensors, duration: .seconds(3600))
         let zones = scenario.zones.map(\.definition)

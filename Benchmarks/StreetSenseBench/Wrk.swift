@@ -63,7 +63,7 @@ struct WrkRun {
     /// Starts wrk and returns once it has exited (on a thread of its own: reading its output blocks).
     func run() async throws -> Result {
         guard FileManager.default.isExecutableFile(atPath: Self.executablePath) else {
-            throw BenchError("\(Self.executablePath) is missing: run `make deps` (Debian package wrk)")
+            throw BenchError("\(Self.executablePath) is missing: run `make bench-deps` (Debian package wrk)")
         }
         let child = try ChildProcess.spawn(executable: Self.executablePath, arguments: arguments, output: .pipe)
         guard let descriptor = child.outputDescriptor else { throw BenchError("wrk: no output pipe") }
