@@ -10,24 +10,28 @@ DEBIAN_PACKAGES := mosquitto mosquitto-clients libmosquitto-dev libsqlite3-dev s
 	libjs-leaflet libjs-chart.js
 # Only for `make test`: the dashboard test drives headless Chromium with Selenium; python3-venv holds schemathesis.
 TEST_PACKAGES := chromium chromium-driver python3-selenium python3-venv
+# For `make bench` and the benchmarks' smoke runs in `make test`: wrk loads the HTTP API (streetsense-bench http).
+BENCH_PACKAGES := wrk
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT ?= swift
 PORT ?= 8080
 
-.PHONY: help deps test-deps build build-debug run test fuzz fuzz-smoke schemathesis-venv bench bench-core bench-smoke check-config clean
+.PHONY: help deps test-deps bench-deps build build-debug run test fuzz fuzz-smoke schemathesis-venv bench bench-core bench-smoke \
+	bench-service-smoke check-config clean
 
 help:
 	@echo "make run     install missing packages, build release, run 'streetsense demo' (dashboard URL printed)"
 	@echo "make test    install missing packages and run every test"
 	@echo "make build   release build only"
 	@echo "make fuzz    every libFuzzer harness for FUZZ_SECONDS (300) each"
-	@echo "make bench   release benchmarks (alert latency, end-to-end throughput vs mosquitto_sub, store vs sqlite3, then bench-core)"
+	@echo "make bench   release benchmarks (alert latency, end-to-end throughput vs mosquitto_sub, store vs sqlite3, HTTP under load, then bench-core)"
 	@echo "make bench-core  in-process benchmarks (core, decode → route → aggregate) next to their references"
 
 # Installs only what is missing; apt-get update runs only when something must be installed.
 deps: PACKAGES = $(DEBIAN_PACKAGES)
-test-deps: PACKAGES = $(DEBIAN_PACKAGES) $(TEST_PACKAGES)
-deps test-deps:
+test-deps: PACKAGES = $(DEBIAN_PACKAGES) $(TEST_PACKAGES) $(BENCH_PACKAGES)
+bench-deps: PACKAGES = $(DEBIAN_PACKAGES) $(BENCH_PACKAGES)
+deps test-deps bench-deps:
 	@missing=""; for p in $(PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
@@ -69,7 +73,7 @@ $(VENV)/.schemathesis-$(SCHEMATHESIS_VERSION):
 
 # On failure, the failed tests and their issues are repeated after the run (CI shows only the end of the
 # output), followed by the run's own summary line, so the summary stays the last line either way.
-test: test-deps fuzz-smoke schemathesis-venv bench-smoke
+test: test-deps fuzz-smoke schemathesis-venv bench-smoke bench-service-smoke
 	$(SWIFT) build --build-tests
 	@mkdir -p .build; set -o pipefail; \
 	if $(SWIFT) test --skip-build 2>&1 | tee .build/test-output.log; then exit 0; fi; \
@@ -93,13 +97,22 @@ bench-smoke: deps
 	STREETSENSE_BENCH_SMOKE=1 "$$($(SWIFT) build $(BENCH_PACKAGE) --show-bin-path)/CoreBenchmarks" > Benchmarks/.build/core-benchmarks-smoke.log
 	@echo "CoreBenchmarks (ordo-one) ran each benchmark once; output in Benchmarks/.build/core-benchmarks-smoke.log"
 
+# The root package's service benchmarks (end-to-end, store, HTTP under load) once each with tiny inputs on the
+# debug build, judging no timing, so that they cannot rot; `make test` runs this after the debug build.
+bench-service-smoke: bench-deps build-debug
+	"$$($(SWIFT) build --show-bin-path)/streetsense-bench" end-to-end --smoke
+	"$$($(SWIFT) build --show-bin-path)/streetsense-bench" store --smoke
+	"$$($(SWIFT) build --show-bin-path)/streetsense-bench" http --smoke
+
 # End-to-end benchmarks in release mode (a real broker, SQLite and HTTP); results go to BENCHMARKS.md by hand.
 # Publish → SSE alert latency next to the broker-only hop, at 10 000 msg/s and at half the broker's QoS 1
 # ceiling (DESIGN §9: p99 under 2 ms and under 5 ms). Issue 5 row 3: a city-scale replay at max through
 # mosquitto, StreetSense next to mosquitto_sub alone, QoS 1 and 0. Row 5: readings/s committed by the store
 # writer next to the sqlite3 shell importing the same rows. `streetsense-bench end-to-end --smoke` and
-# `streetsense-bench store --smoke` run the last two with tiny inputs.
-bench: deps
+# `streetsense-bench store --smoke` run the last two with tiny inputs. Row 6: `GET /api/v1/zones` and a zone's
+# series under wrk while ingesting at half the broker's QoS 1 ceiling, next to `/healthz` and to the ingest rate
+# without HTTP load (`streetsense-bench http --smoke`: tiny; `make test` runs the three smokes).
+bench: bench-deps
 	$(SWIFT) build -c release --product streetsense-bench
 	$(SWIFT) build -c release --product streetsense
 	@$(SWIFT) --version 2>&1 | head -1
@@ -107,6 +120,7 @@ bench: deps
 	"$$($(SWIFT) build -c release --show-bin-path)/streetsense-bench" alert-latency --rate 20000 --seconds 20
 	"$$($(SWIFT) build -c release --show-bin-path)/streetsense-bench" end-to-end --sensors 40000 --minutes 30
 	"$$($(SWIFT) build -c release --show-bin-path)/streetsense-bench" store --sensors 40000 --readings 2000000 --reps 3
+	"$$($(SWIFT) build -c release --show-bin-path)/streetsense-bench" http --sensors 40000 --rate 20000 --seconds 20 --connections 4
 	$(MAKE) bench-core
 
 check-config: build

@@ -1,9 +1,9 @@
 import Foundation
 import Mosquitto
 
-/// `streetsense-bench alert-latency | end-to-end | store [options]`: benchmarks that need the whole service or its
-/// store (a real broker, SQLite, HTTP); `make bench` runs them in release mode. `--smoke` runs `end-to-end` and
-/// `store` with tiny inputs (nothing is judged).
+/// `streetsense-bench alert-latency | end-to-end | store | http [options]`: benchmarks that need the whole service
+/// or its store (a real broker, SQLite, HTTP); `make bench` runs them in release mode. `--smoke` runs `end-to-end`,
+/// `store` and `http` with tiny inputs (nothing is judged).
 let arguments = Array(CommandLine.arguments.dropFirst())
 
 func option(_ name: String, default value: Int) -> Int {
@@ -138,11 +138,25 @@ case "end-to-end":
     let (trace, comparisons) = try await benchmark.run(progress: progress)
     let incomplete = printEndToEndReport(trace: trace, comparisons: comparisons, started: started)
     if incomplete { exit(1) }
+case "http":
+    var benchmark = HTTPUnderLoadBenchmark()
+    benchmark.sensors = option("--sensors", default: smoke ? 400 : benchmark.sensors)
+    benchmark.rate = option("--rate", default: smoke ? 1000 : benchmark.rate)
+    benchmark.seconds = option("--seconds", default: smoke ? 1 : benchmark.seconds)
+    benchmark.connections = option("--connections", default: smoke ? 2 : benchmark.connections)
+    benchmark.warmUpSeconds = smoke ? 1 : benchmark.warmUpSeconds
+    print("streetsense-bench http --sensors \(benchmark.sensors) --rate \(benchmark.rate) --seconds \(benchmark.seconds) "
+        + "--connections \(benchmark.connections)\(smoke ? " (--smoke)" : "")")
+    print("machine: \(machineDescription()); \(mosquittoVersion()); wrk \(WrkRun.version())")
+    let started = Date()
+    let result = try await benchmark.run(progress: progress)
+    if printHTTPReport(result, benchmark: benchmark, started: started, smoke: smoke) { exit(1) }
 default:
     print("""
         usage: streetsense-bench alert-latency [--rate 10000] [--probes 200] [--seconds 20] [--window 1000 (0: open loop)]
                streetsense-bench end-to-end [--sensors 40000] [--minutes 30] [--qos 1|0 (default both)] [--smoke]
                streetsense-bench store [--sensors 40000] [--readings 2000000] [--batch-rows 10000] [--reps 3] [--directory DIR] [--smoke]
+               streetsense-bench http [--sensors 40000] [--rate 20000] [--seconds 20] [--connections 4] [--smoke]
         """)
     exit(2)
 }
