@@ -4,7 +4,7 @@ Reads a trace (JSON Lines, simulators/README.md) and the configuration it is rep
 `streetsense replay --offline` reports for the same input:
 
 - per sensor and metric: the newest value and its time, and the 1m, 5m, 15m and 1h windows (count, sum, mean,
-  min, max) with time-based `rolling`;
+  min, max, and the rate of change per minute) with time-based `rolling`;
 - per zone: the density (people per m² over the fresh sensors that cover it), its coverage, the windows of the
   density series sampled every 5 s of event time, and the nearest-rank p50/p95 of the last 15 minutes of samples.
 
@@ -12,8 +12,8 @@ Window semantics are StreetSense's (DESIGN §4): "now" is the newest reading tim
 now holds the readings whose bucket (10 s for 1m and 5m, 60 s for 15m and 1h) lies within w of now's bucket.
 A user gets exactly that by flooring the timestamps to the bucket width before `rolling(w)`.
 
-Not reproduced (the equality check compares around them): `rate_per_minute`, sensor status and counts,
-alerts, rejects and late readings (a trace with faults would need StreetSense's validation rules).
+Not reproduced (the equality check compares around them): sensor status and counts, alerts, rejects and late
+readings (a trace with faults would need StreetSense's validation rules).
 
 The output is one JSON document: `{"as_of", "zones", "sensors"}` for the final state, plus `"timeline"`, a list
 of such snapshots every `--every` of event time, when asked for.
@@ -37,6 +37,8 @@ import yaml
 METRICS = ("people", "people_in", "people_out", "devices", "pm2_5", "pm10", "no2", "o3", "co2", "noise", "temperature", "humidity")
 #: Window label → (length, bucket width).
 WINDOWS = {"1m": ("60s", "10s"), "5m": ("300s", "10s"), "15m": ("900s", "60s"), "1h": ("3600s", "60s")}
+#: What each window reports.
+WINDOW_STATISTICS = ("count", "sum", "mean", "min", "max", "rate_per_minute")
 #: Zone densities are sampled at multiples of this much event time.
 ZONE_SAMPLE_INTERVAL = pd.Timedelta("5s")
 #: The zone percentiles cover this much of the density series.
@@ -54,7 +56,8 @@ class Registry:
     @staticmethod
     def load(config_path: Path) -> Registry:
         """Reads `streetsense.yaml` and the zones file it names."""
-        config = yaml.safe_load(config_path.read_text())
+        # libyaml's loader when PyYAML has it: the pure-Python one takes seconds for a city of sensors.
+        config = yaml.load(config_path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         zones_file = config_path.parent / config["zones_file"]
         features = json.loads(zones_file.read_text())["features"]
         zone_areas = {f["properties"]["id"]: float(f["properties"]["area_m2"]) for f in features}
@@ -85,8 +88,8 @@ def load_readings(trace: Path) -> pd.DataFrame:
     t = pd.to_datetime(payloads["t"], utc=True, format="ISO8601").fillna(arrival)
     wide = payloads.drop(columns=["t"]).assign(message=np.arange(len(lines)), pilot=topic[1], sensor=topic[2], t=t)
     metrics = [m for m in METRICS if m in wide.columns]
-    readings = wide.melt(id_vars=["message", "pilot", "sensor", "t"], value_vars=metrics, var_name="metric").dropna(subset=["value"])
-    readings["value"] = readings["value"].astype(float)
+    columns = wide.set_index(["message", "pilot", "sensor", "t"])[metrics].astype(float).rename_axis(columns="metric")
+    readings = columns.stack(future_stack=True).dropna().rename("value").reset_index()
     return readings.drop_duplicates(SERIES_KEYS + ["t"]).sort_values(["t", "message"], kind="stable").reset_index(drop=True)
 
 
@@ -104,17 +107,37 @@ def rolling_windows(samples: pd.DataFrame, keys: list[str], instants: pd.DataFra
     frame = frame.sort_values(keys + ["t", "order"], kind="stable").reset_index(drop=True)
     probe = frame["is_probe"].to_numpy()
     result = frame.loc[probe, keys + ["t"]].rename(columns={"t": "now"})
+    origin = frame["t"].min().floor("1h")
+    has_value = frame["value"].notna()
     for label, (length, bucket) in WINDOWS.items():
         frame["bucket"] = frame["t"].dt.floor(bucket)
-        window = frame.groupby(keys, sort=False).rolling(length, on="bucket", closed="right")["value"]
-        stats = pd.DataFrame({stat: getattr(window, stat)().to_numpy()[probe] for stat in ("count", "sum", "min", "max")}, index=result.index)
+        # The rate's least-squares sums over the readings: each reading stands at its bucket's time x (minutes).
+        x = ((frame["bucket"] - origin) / pd.Timedelta("1min")).where(has_value, 0.0)
+        frame["x"], frame["xx"], frame["xy"] = x, x * x, (x * frame["value"]).fillna(0.0)
+        # Counting each bucket's first reading counts the buckets in a window (windows start on bucket edges).
+        first_in_bucket = ~frame.loc[has_value, keys + ["bucket"]].duplicated()
+        frame["opens_bucket"] = first_in_bucket.reindex(frame.index, fill_value=False).astype(float)
+        grouped = frame.groupby(keys, sort=False).rolling(length, on="bucket", closed="right")
+        value = grouped["value"]
+        stats = pd.DataFrame({stat: getattr(value, stat)().to_numpy()[probe] for stat in ("count", "sum", "min", "max")}, index=result.index)
+        sums = grouped[["x", "xx", "xy", "opens_bucket"]].sum()
+        regression = pd.DataFrame(sums.to_numpy()[probe], columns=sums.columns, index=result.index)
         count = stats["count"].fillna(0).astype(int)
         result[f"window_{label}_count"] = count
         result[f"window_{label}_sum"] = stats["sum"].where(count > 0, 0.0)
         result[f"window_{label}_mean"] = (stats["sum"] / count).where(count > 0)
         result[f"window_{label}_min"] = stats["min"].where(count > 0)
         result[f"window_{label}_max"] = stats["max"].where(count > 0)
+        result[f"window_{label}_rate_per_minute"] = rate_per_minute(count, stats["sum"], regression)
     return result
+
+
+def rate_per_minute(count: pd.Series, total: pd.Series, sums: pd.DataFrame) -> pd.Series:
+    """StreetSense's rate of change: the count-weighted least-squares slope of bucket means over bucket time (per
+    minute), from sums over the readings (Σ1 = count, Σx, Σx², Σy = sum, Σxy); None with fewer than two buckets."""
+    denominator = count * sums["xx"] - sums["x"] ** 2
+    slope = (count * sums["xy"] - sums["x"] * total) / denominator
+    return slope.where((sums["opens_bucket"] >= 2) & (denominator > 0))
 
 
 def newest_values(readings: pd.DataFrame, keys: list[str], instants: pd.DataFrame) -> pd.DataFrame:
@@ -207,8 +230,8 @@ def number(value: Any) -> float | int | None:
 
 
 def window_objects(row: Any) -> dict[str, dict[str, float | int | None]]:
-    """`{"1m": {count, sum, mean, min, max}, ...}` from a row of `rolling_windows`."""
-    return {label: {stat: number(getattr(row, f"window_{label}_{stat}")) for stat in ("count", "sum", "mean", "min", "max")} for label in WINDOWS}
+    """`{"1m": {count, sum, mean, min, max, rate_per_minute}, ...}` from a row of `rolling_windows`."""
+    return {label: {stat: number(getattr(row, f"window_{label}_{stat}")) for stat in WINDOW_STATISTICS} for label in WINDOWS}
 
 
 def compute(readings: pd.DataFrame, registry: Registry, points: list[tuple[pd.Timestamp, pd.Timestamp]]) -> list[dict[str, Any]]:
