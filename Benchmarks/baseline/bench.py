@@ -284,7 +284,7 @@ class LivePhase:
     received: int = 0
     sustained_rate: float | None = None
     cpu_seconds: float | None = None
-    publisher_summary: str = ""
+    publisher_rate: str = ""
     load_before: str = ""
     load_after: str = ""
 
@@ -297,7 +297,7 @@ def publish(streetsense: str, trace: Path, broker: Broker, client_id: str) -> su
     )
 
 
-def publisher_summary(publisher: subprocess.Popen[str]) -> str:
+def publisher_rate(publisher: subprocess.Popen[str]) -> str:
     """Waits for the publisher and returns the rate from its summary line (`published N messages in S s (R msg/s); …`)."""
     output, _ = publisher.communicate(timeout=600)
     if publisher.returncode != 0:
@@ -323,7 +323,7 @@ def run_paho(streetsense: str, python: str, trace: Path, broker: Broker, qos: in
     publisher = publish(streetsense, trace, broker, f"baseline-replay-paho-qos{qos}")
     output, errors = consumer.communicate(timeout=3600)
     phase.load_after = load_average()
-    phase.publisher_summary = publisher_summary(publisher)
+    phase.publisher_rate = publisher_rate(publisher)
     if consumer.returncode != 0:
         raise BenchFailure(f"the paho consumer failed ({consumer.returncode}): {errors[-2000:]}")
     result = json.loads(output.strip().splitlines()[-1])
@@ -387,7 +387,7 @@ def run_streetsense(streetsense: str, trace: Path, config: Path, broker: Broker,
                 break
         phase.cpu_seconds = cpu_seconds(service.pid) - cpu_before
         phase.load_after = load_average()
-        phase.publisher_summary = publisher_summary(publisher)
+        phase.publisher_rate = publisher_rate(publisher)
         phase.received = samples[-1][1]
         phase.sustained_rate = sustained_rate(samples, messages)
     finally:
@@ -483,7 +483,7 @@ def main() -> None:
             ratio = ratio_text(service.sustained_rate, paho.sustained_rate) if phase is service else ""
             cpu = "n/a" if phase.cpu_seconds is None else f"{phase.cpu_seconds:.1f}"
             print(f"| {phase.qos} | {phase.subscriber} | {phase.received} / {phase.published} | {rate_text(phase.sustained_rate)} | "
-                  f"{cpu} | {phase.load_before} → {phase.load_after} | {phase.publisher_summary} | {ratio} |")
+                  f"{cpu} | {phase.load_before} → {phase.load_after} | {phase.publisher_rate} | {ratio} |")
     lost = [f"QoS 1 {p.subscriber}: {p.published - p.received}" for pair in phases for p in pair if p.qos == 1 and p.received != p.published]
     if lost:
         print(f"\nQoS 1 messages not received: {'; '.join(lost)}")
