@@ -98,7 +98,7 @@ def rolling_windows(samples: pd.DataFrame, keys: list[str], instants: pd.DataFra
 
     Each instant becomes a row without a value, placed after the samples with t ≤ now (`include_now`) or
     t < now, so that `rolling` over the bucket-floored times gives exactly StreetSense's window at that instant.
-    Returns `instants` with columns `window_{label}_{count,sum,mean,min,max}`.
+    Returns `instants` with a column `window_{label}_{statistic}` per window and statistic of WINDOW_STATISTICS.
     """
     probes = instants.rename(columns={"now": "t"}).assign(value=np.nan, is_probe=True)
     frame = pd.concat([samples[keys + ["t", "value"]].assign(is_probe=False), probes], ignore_index=True)
