@@ -22,7 +22,8 @@ help:
 	@echo "make test    install missing packages and run every test"
 	@echo "make build   release build only"
 	@echo "make fuzz    every libFuzzer harness for FUZZ_SECONDS (300) each"
-	@echo "make bench   release benchmarks (alert latency, end-to-end throughput vs mosquitto_sub, store vs sqlite3, then bench-core)"
+	@echo "make bench   release benchmarks (alert latency, end-to-end throughput vs mosquitto_sub, store vs sqlite3, then bench-core"
+	@echo "             and bench-baseline)"
 	@echo "make bench-core  in-process benchmarks (core, decode → route → aggregate) next to their references"
 	@echo "make bench-baseline  StreetSense next to a paho-mqtt consumer (live) and pandas rolling windows (offline)"
 

@@ -9,7 +9,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 venv="${BASELINE_VENV:-.build/baseline-venv}"
 command -v python3 >/dev/null || { echo "python3 is needed for the baselines (Debian: python3 python3-venv)"; exit 1; }
 if [ ! -x "$venv/bin/python" ]; then
-  python3 -m venv "$venv"
+  python3 -m venv "$venv" || { rm -rf "$venv"; echo "cannot create $venv (Debian: apt-get install python3-venv)"; exit 1; }
 fi
 # Reinstalls only when the pins changed since the last install.
 if ! cmp -s "$here/requirements.txt" "$venv/.baseline-requirements.txt"; then
