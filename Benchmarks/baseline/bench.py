@@ -324,7 +324,7 @@ def run_paho(streetsense: str, python: str, trace: Path, broker: Broker, qos: in
     phase = LivePhase(subscriber="paho-mqtt consumer", qos=qos, published=messages)
     consumer = subprocess.Popen(
         [python, str(HERE / "paho_consumer.py"), "--port", str(broker.port), "--qos", str(qos), "--expected", str(messages), "--idle-timeout", str(idle_timeout),
-         "--client-id", f"baseline-paho-qos{qos}"],
+         "--client-id", f"baseline-paho-qos{qos}", "--windows-out", str(trace.parent / f"paho-windows-qos{qos}.json")],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     assert consumer.stdout is not None

@@ -5,7 +5,8 @@ windows StreetSense keeps (1m, 5m, 15m, 1h on the reading's own time `t`): a `co
 per window with a running sum, old readings evicted as new ones arrive; count, mean, min and max come from the
 deque when asked. Runs until it has received `--expected` messages or nothing arrived for `--idle-timeout`
 seconds, then prints one JSON object on standard output:
-`{"received", "invalid", "readings", "series", "elapsed_s", "overall_rate", "sustained_rate", "cpu_s", ...}`.
+`{"received", "invalid", "readings", "series", "elapsed_s", "overall_rate", "sustained_rate", "cpu_s", ...}`,
+and with `--windows-out FILE` writes every series' window summaries there (after the measurement).
 
 The sustained rate is measured as in the end-to-end bench (row 3): messages between the moments 10 % and 90 % of
 the expected messages had arrived, over the time between them. A line `{"event": "subscribed"}` is printed as
@@ -22,6 +23,7 @@ import threading
 import time
 from collections import deque
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -116,6 +118,10 @@ class WindowConsumer:
                 window.add(t, float(value))
             self.readings += 1
 
+    def window_summaries(self) -> dict[str, dict[str, dict[str, float | int | None]]]:
+        """`{"TOPIC metric": {"1m": {count, sum, mean, min, max}, ...}}` for every series."""
+        return {f"{topic} {metric}": {label: window.summary() for label, window in series.items()} for (topic, metric), series in self.windows.items()}
+
     def result(self) -> dict[str, Any]:
         """The run's figures."""
         elapsed = (self.last_at - self.first_at) if self.first_at is not None and self.last_at is not None else 0.0
@@ -147,6 +153,7 @@ def main() -> None:
     parser.add_argument("--expected", type=int, required=True, help="stop after this many messages")
     parser.add_argument("--idle-timeout", type=float, default=5.0, help="stop after this many seconds without a message")
     parser.add_argument("--connect-timeout", type=float, default=30.0, help="give up if not subscribed by then")
+    parser.add_argument("--windows-out", type=Path, help="write every series' window summaries here at the end")
     parser.add_argument("--start-timeout", type=float, default=60.0, help="stop if the first message has not arrived by then")
     arguments = parser.parse_args()
 
@@ -171,6 +178,8 @@ def main() -> None:
             break
     client.disconnect()
     client.loop_stop()
+    if arguments.windows_out:
+        arguments.windows_out.write_text(json.dumps(consumer.window_summaries()) + "\n")
     print(json.dumps(consumer.result()), flush=True)
 
 
