@@ -52,7 +52,7 @@ class BenchFailure(Exception):
 
 def run(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
     """Runs a command, failing with its output if it exits non-zero."""
-    completed = subprocess.run(command, capture_output=True, text=True, **kwargs)
+    completed = subprocess.run(command, capture_output=True, text=True, stdin=subprocess.DEVNULL, **kwargs)
     if completed.returncode != 0:
         raise BenchFailure(f"{' '.join(command)} exited with {completed.returncode}:\n{completed.stdout[-2000:]}{completed.stderr[-4000:]}")
     return completed
@@ -194,14 +194,13 @@ class Comparison:
                 self.windows(at, summary["windows"], mine[metric]["windows"])
 
 
-def silence_one_sensor(trace: Path) -> str:
+def silence_one_sensor(trace: Path) -> None:
     """Drops the first camera's messages from the last two thirds of a trace, so that it goes stale and its short
-    windows empty (city-scale has no silences of its own). Returns the sensor's topic."""
+    windows empty (city-scale has no silences of its own)."""
     lines = trace.read_text().splitlines(keepends=True)
     topic = next(json.loads(line)["topic"] for line in lines if "/cam-" in line)
     cut = len(lines) // 3
     trace.write_text("".join(lines[:cut]) + "".join(line for line in lines[cut:] if json.loads(line)["topic"] != topic))
-    return topic
 
 
 def check_equality(streetsense: str, python: str, directory: Path, sensors: int, duration: str) -> Comparison:
@@ -265,7 +264,7 @@ class Broker:
             f"persistence false\nlog_dest file {self.log}\n"
         )
         mosquitto = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-        self.process = subprocess.Popen([mosquitto, "-c", str(self.config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen([mosquitto, "-c", str(self.config)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
@@ -306,7 +305,7 @@ def publish(streetsense: str, trace: Path, broker: Broker, client_id: str) -> su
     """Starts `streetsense replay TRACE --broker … --speed max`."""
     return subprocess.Popen(
         [streetsense, "replay", str(trace), "--broker", broker.url, "--speed", "max", "--client-id", client_id],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
 
 
@@ -325,7 +324,7 @@ def run_paho(streetsense: str, python: str, trace: Path, broker: Broker, qos: in
     consumer = subprocess.Popen(
         [python, str(HERE / "paho_consumer.py"), "--port", str(broker.port), "--qos", str(qos), "--expected", str(messages), "--idle-timeout", str(idle_timeout),
          "--client-id", f"baseline-paho-qos{qos}", "--windows-out", str(trace.parent / f"paho-windows-qos{qos}.json")],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     assert consumer.stdout is not None
     ready = consumer.stdout.readline()
@@ -366,7 +365,7 @@ def run_streetsense(streetsense: str, trace: Path, config: Path, broker: Broker,
         "STREETSENSE_PIPELINE_CLOCK": "event",
     }
     log = (state / "serve.log").open("w")
-    service = subprocess.Popen([streetsense, "serve", "--config", str(config)], stdout=log, stderr=subprocess.STDOUT, env=environment)
+    service = subprocess.Popen([streetsense, "serve", "--config", str(config)], stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=environment)
     metrics_url = f"http://127.0.0.1:{http_port}/metrics"
     try:
         # Ready once a probe (not JSON: counted as a rejected message) has come through the broker.
@@ -375,7 +374,7 @@ def run_streetsense(streetsense: str, trace: Path, config: Path, broker: Broker,
         while baseline == 0:
             if time.monotonic() > deadline or service.poll() is not None:
                 raise BenchFailure(f"streetsense serve did not receive a probe: {(state / 'serve.log').read_text()[-3000:]}")
-            subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(broker.port), "-q", "1", "-t", "streetsense/v1/readings/bench/probe", "-m", "probe"], check=False)
+            subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(broker.port), "-q", "1", "-t", "streetsense/v1/readings/bench/probe", "-m", "probe"], stdin=subprocess.DEVNULL, check=False)
             time.sleep(0.3)
             try:
                 baseline = messages_received(metrics_url)
