@@ -17,15 +17,17 @@ SWIFT ?= swift
 PORT ?= 8080
 
 .PHONY: help deps test-deps bench-deps build build-debug run test fuzz fuzz-smoke schemathesis-venv bench bench-core bench-smoke \
-	bench-service-smoke check-config clean
+	bench-service-smoke bench-baseline bench-baseline-smoke check-config clean
 
 help:
 	@echo "make run     install missing packages, build release, run 'streetsense demo' (dashboard URL printed)"
 	@echo "make test    install missing packages and run every test"
 	@echo "make build   release build only"
 	@echo "make fuzz    every libFuzzer harness for FUZZ_SECONDS (300) each"
-	@echo "make bench   release benchmarks (alert latency, end-to-end throughput vs mosquitto_sub, store vs sqlite3, HTTP under load, then bench-core)"
+	@echo "make bench   release benchmarks (alert latency, end-to-end throughput vs mosquitto_sub, store vs sqlite3, HTTP under load,"
+	@echo "             then bench-core and bench-baseline)"
 	@echo "make bench-core  in-process benchmarks (core, decode → route → aggregate) next to their references"
+	@echo "make bench-baseline  StreetSense next to a paho-mqtt consumer (live) and pandas rolling windows (offline)"
 
 # Installs only what is missing; apt-get update runs only when something must be installed.
 deps: PACKAGES = $(DEBIAN_PACKAGES)
@@ -73,7 +75,7 @@ $(VENV)/.schemathesis-$(SCHEMATHESIS_VERSION):
 
 # On failure, the failed tests and their issues are repeated after the run (CI shows only the end of the
 # output), followed by the run's own summary line, so the summary stays the last line either way.
-test: test-deps fuzz-smoke schemathesis-venv bench-smoke bench-service-smoke
+test: test-deps fuzz-smoke schemathesis-venv bench-smoke bench-service-smoke bench-baseline-smoke
 	$(SWIFT) build --build-tests
 	@mkdir -p .build; set -o pipefail; \
 	if $(SWIFT) test --skip-build 2>&1 | tee .build/test-output.log; then exit 0; fi; \
@@ -122,6 +124,20 @@ bench: bench-deps
 	"$$($(SWIFT) build -c release --show-bin-path)/streetsense-bench" store --sensors 40000 --readings 2000000 --reps 3
 	"$$($(SWIFT) build -c release --show-bin-path)/streetsense-bench" http --sensors 40000 --rate 20000 --seconds 20 --connections 4
 	$(MAKE) bench-core
+	$(MAKE) bench-baseline
+
+# Issue 5, row 7: the baselines users would write (Benchmarks/baseline): a paho-mqtt consumer with per-sensor windows
+# next to `streetsense serve` on one mosquitto and trace (QoS 1 and 0), and pandas rolling windows next to
+# `streetsense replay --offline` on one city-scale trace, after checking on a small trace that both give the same
+# windows and densities. run.sh keeps the pinned PyPI packages (requirements.txt) in .build/baseline-venv.
+bench-baseline: deps
+	$(SWIFT) build -c release --product streetsense
+	Benchmarks/baseline/run.sh --streetsense "$$($(SWIFT) build -c release --show-bin-path)/streetsense"
+
+# The same with the debug build and tiny inputs, judging no timing; the equality check still fails the run (make test).
+bench-baseline-smoke: test-deps
+	$(SWIFT) build --product streetsense
+	Benchmarks/baseline/run.sh --smoke --streetsense "$$($(SWIFT) build --show-bin-path)/streetsense"
 
 check-config: build
 	"$$($(SWIFT) build -c release --show-bin-path)/streetsense" check-config --config deploy/demo/streetsense.yaml
