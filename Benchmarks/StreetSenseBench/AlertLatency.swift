@@ -1,5 +1,4 @@
 import Foundation
-import Logging
 import Mosquitto
 import MosquittoBroker
 import StreetSenseAlerts
@@ -96,19 +95,8 @@ struct AlertLatencyBenchmark {
             store: StoreSettings(sqlitePath: directory + "/streetsense.sqlite"),
             http: HTTPSettings(listen: "127.0.0.1:0", port: 0),
             zones: zones, sensors: cameras + stations)
-        var logger = Logger(label: "streetsense-bench")
-        logger.logLevel = .error
-        let service = try StreetSenseService(configuration: configuration, logger: logger)
-        let ready = AsyncStream<Int>.makeStream()
-        let serviceTask = Task { try await service.run(gracefulShutdownSignals: [], onHTTPReady: { ready.continuation.yield($0) }) }
-        var httpPort = 0
-        for await port in ready.stream {
-            httpPort = port
-            break
-        }
-        let connectDeadline = ContinuousClock.now + .seconds(30)
-        while !service.brokerConnected, ContinuousClock.now < connectDeadline { try await Task.sleep(for: .milliseconds(20)) }
-        guard service.brokerConnected else { throw BenchError("the service did not connect to the broker") }
+        let running = try await InProcessService.start(configuration)
+        let service = running.service, serviceTask = running.task, httpPort = running.httpPort
 
         // The in-process feed subscriber: event id → probe, and when the event reached the feed's reader.
         let feedSeen = SharedMap<Int, ContinuousClock.Instant>()

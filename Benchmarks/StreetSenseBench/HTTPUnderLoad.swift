@@ -1,5 +1,4 @@
 import Foundation
-import Logging
 import Mosquitto
 import MosquittoBroker
 import StreetSenseApp
@@ -112,19 +111,8 @@ struct HTTPUnderLoadBenchmark {
             store: StoreSettings(sqlitePath: databasePath),
             http: HTTPSettings(listen: "127.0.0.1:0", port: 0, rateLimit: HTTPSettings.RateLimit(requestsPerSecond: 1_000_000, burst: 1_000_000)),
             zones: zones, sensors: sensorDefinitions)
-        var logger = Logger(label: "streetsense-bench")
-        logger.logLevel = .error
-        let service = try StreetSenseService(configuration: configuration, logger: logger)
-        let ready = AsyncStream<Int>.makeStream()
-        let serviceTask = Task { try await service.run(gracefulShutdownSignals: [], onHTTPReady: { ready.continuation.yield($0) }) }
-        var httpPort = 0
-        for await port in ready.stream {
-            httpPort = port
-            break
-        }
-        let connectDeadline = ContinuousClock.now + .seconds(30)
-        while !service.brokerConnected, ContinuousClock.now < connectDeadline { try await Task.sleep(for: .milliseconds(20)) }
-        guard service.brokerConnected else { throw BenchError("the service did not connect to the broker") }
+        let running = try await InProcessService.start(configuration)
+        let service = running.service, serviceTask = running.task, httpPort = running.httpPort
 
         var publisherConfiguration = broker.clientConfiguration(clientID: "bench-http-load", cleanSession: true, protocolVersion: .v5)
         publisherConfiguration.maxInflightMessages = max(window, 20)
