@@ -300,16 +300,7 @@ struct PublisherPacing: Sendable {
 
         let start = clock.now
         for slot in 0..<totalSlots {
-            let slotStart = start + .milliseconds(slot)
-            let now = clock.now
-            if now < slotStart {
-                let wait = now.duration(to: slotStart)
-                var request = timespec(tv_sec: Int(wait.components.seconds), tv_nsec: Int(wait.components.attoseconds / 1_000_000_000))
-                var remaining = timespec()
-                while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
-            } else if slotStart.duration(to: now) > .milliseconds(1) {
-                lateSlots += 1
-            }
+            if waitForSlot(Int64(slot), after: start) { lateSlots += 1 }
             if slot == warmUpSlots {
                 warmUpEnd = clock.now
                 sentAtWarmUpEnd = loadSent + probe

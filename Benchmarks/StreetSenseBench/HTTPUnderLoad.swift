@@ -273,16 +273,7 @@ final class PacedLoad: Sendable {
         var slot: Int64 = 0
         var sent = 0
         while running.load(ordering: .relaxed) {
-            let slotStart = start + .milliseconds(slot)
-            let now = clock.now
-            if now < slotStart {
-                let wait = now.duration(to: slotStart)
-                var request = timespec(tv_sec: Int(wait.components.seconds), tv_nsec: Int(wait.components.attoseconds / 1_000_000_000))
-                var remaining = timespec()
-                while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
-            } else if slotStart.duration(to: now) > .milliseconds(1) {
-                lateSlots.add(1, ordering: .relaxed)
-            }
+            if waitForSlot(slot, after: start) { lateSlots.add(1, ordering: .relaxed) }
             let t = String(format: "%.3f", Date().timeIntervalSince1970)
             let due = Int(Int64(rate) * (slot + 1) / 1000)
             while sent < due {
