@@ -24,9 +24,10 @@ import Glibc
 /// rate limit too high to refuse anything (wrk is one client; the limiter's per-request work still runs).
 ///
 /// A publisher thread in this process (``PacedLoad``) sends `rate` QoS 1 people counts per second to the city's
-/// cameras, paced in 1 ms slots and closed-loop (at most `window` unacknowledged). After `warmUpSeconds`, five
-/// windows of `seconds` each follow while it keeps publishing: no HTTP load, wrk on `/api/v1/zones`, on the
-/// series, on `/healthz`, and no HTTP load again. In each window the readings the service accepted (its
+/// cameras, paced in 1 ms slots and closed-loop (at most `window` unacknowledged). After `warmUpSeconds`, six
+/// windows of `seconds` each follow while it keeps publishing: no HTTP load, wrk on `/api/v1/zones` (its default
+/// first page of 100 zones), on `/api/v1/zones?limit=1000` (the largest page), on the series, on `/healthz`, and
+/// no HTTP load again. In each window the readings the service accepted (its
 /// pipeline's counter in the published snapshot, every 250 ms) are sampled every 5 ms; the accepted rate is
 /// the count between the window's first and last change of that counter over the time between them.
 struct HTTPUnderLoadBenchmark {
@@ -135,7 +136,8 @@ struct HTTPUnderLoadBenchmark {
         let base = "http://127.0.0.1:\(httpPort)"
         let plan: [(name: String, path: String?)] = [
             ("ingest alone (reference)", nil),
-            ("`GET /api/v1/zones`", Self.zonesPath),
+            ("`GET /api/v1/zones` (first page: 100 zones, the default)", Self.zonesPath),
+            ("`GET /api/v1/zones?limit=1000` (the largest page)", Self.zonesPath + "?limit=1000"),
             ("`GET /api/v1/zones/\(seriesZone)/series` (default: last hour, 1-minute steps)", "/api/v1/zones/\(seriesZone)/series"),
             ("`GET /healthz` (HTTP stack floor)", Self.healthPath),
             ("ingest alone again (reference)", nil),

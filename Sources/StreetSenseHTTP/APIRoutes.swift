@@ -10,8 +10,8 @@ import StreetSenseCore
 ///
 /// Handlers answer from one immutable ``Snapshot`` per request (``SnapshotSource``) and from stored history
 /// (``HistorySource``, read on the API's own dispatch queues); they never touch live state. Errors are
-/// RFC 9457 problem documents (``ProblemDetails``). `GET /api/v1/zones` reuses its encoded body until a new
-/// snapshot is published. With a tokens file (``APIAccess``) and private reads, every route but the OpenAPI
+/// RFC 9457 problem documents (``ProblemDetails``). `GET /api/v1/zones` reuses each page's encoded body until a
+/// new snapshot is published. With a tokens file (``APIAccess``) and private reads, every route but the OpenAPI
 /// document, `/healthz` and `/readyz` needs a bearer token; rejects need one even when reads are public, and a
 /// token scoped to pilots reads only those pilots' sensors, series and rejects (403 for another pilot's).
 /// ``ProtectionMiddleware`` applies rate limits, size limits and CORS (``HTTPProtection``) before routing.
@@ -133,9 +133,24 @@ public struct APIRoutes: Sendable {
 
     // MARK: Zones
 
+    /// One page of zones in configuration order (`limit`, default ``defaultPageSize``), continuing after the
+    /// zone named by `cursor`; `next_cursor` is null on the last page. Paged like `GET /api/v1/sensors`, so a
+    /// city of thousands of zones answers in a few hundred kilobytes per request, not megabytes.
     func zones(_ request: Request) throws -> Response {
-        _ = try QueryParameters(request.uri, accepting: [])
-        return Self.json(.ok, body: zoneList.body(for: services.snapshots.currentSnapshot()))
+        let query = try QueryParameters(request.uri, accepting: ["limit", "cursor"])
+        let limit = try query.integer("limit", in: 1...Self.maximumPageSize) ?? Self.defaultPageSize
+        let snapshot = services.snapshots.currentSnapshot()
+        var start = 0
+        if let cursor = query.string("cursor") {
+            guard let after = ZoneCursor.decode(cursor) else {
+                throw ProblemDetails.invalidParameter("cursor", "is not a cursor this API returned (pass next_cursor unchanged)")
+            }
+            guard let index = snapshot.zoneIndex[after] else {
+                throw ProblemDetails.invalidParameter("cursor", "names zone '\(after)', which is no longer configured; list again without a cursor")
+            }
+            start = index + 1
+        }
+        return Self.json(.ok, body: zoneList.body(for: snapshot, page: ZoneListCache.Page(start: start, limit: limit)))
     }
 
     func zone(_ request: Request, _ parameters: Parameters) throws -> Response {

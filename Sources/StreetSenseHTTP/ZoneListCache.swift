@@ -2,39 +2,60 @@ import Hummingbird
 import StreetSenseCore
 import Synchronization
 
-/// The encoded body of `GET /api/v1/zones` for the newest snapshot, so that requests between two snapshot
-/// publications share one encoding instead of re-encoding every zone.
+/// The encoded pages of `GET /api/v1/zones` for the newest snapshot, so that requests between two snapshot
+/// publications share one encoding per page instead of re-encoding its zones.
 ///
-/// An entry is reused when the snapshot has the same `as_of` and the very same zones array storage. The
-/// entry keeps that array alive, so its storage cannot be freed and reused by a later snapshot: equal storage
+/// Pages are reused while the snapshot has the same `as_of` and the very same zones array storage. The cache
+/// keeps that array alive, so its storage cannot be freed and reused by a later snapshot: equal storage
 /// addresses therefore mean the same zones, never a different array that happens to live at the same place.
+/// A newer snapshot empties the cache; it holds at most ``maximumPages`` pages (then it starts over).
 final class ZoneListCache: Sendable {
-    private struct Entry: Sendable {
-        var asOf: EventTime
-        var zones: [ZoneSnapshot]
-        var body: ByteBuffer
+    /// Which zones a page holds: `limit` zones from index `start` of the snapshot's zones.
+    struct Page: Hashable, Sendable {
+        var start: Int
+        var limit: Int
     }
 
-    private let entry = Mutex<Entry?>(nil)
+    private struct Entries: Sendable {
+        var asOf: EventTime
+        var zones: [ZoneSnapshot]
+        var bodies: [Page: ByteBuffer]
+    }
 
-    /// The encoded list for `snapshot`, from the cache when it still describes the same zones.
-    func body(for snapshot: Snapshot) -> ByteBuffer {
-        if let cached = entry.withLock({ entry -> ByteBuffer? in
-            guard let entry, entry.asOf == snapshot.asOf, Self.sameStorage(entry.zones, snapshot.zones) else { return nil }
-            return entry.body
+    static let maximumPages = 256
+    private let entries = Mutex<Entries?>(nil)
+
+    /// The encoded page of `snapshot`, from the cache when it still describes the same zones.
+    func body(for snapshot: Snapshot, page: Page) -> ByteBuffer {
+        if let cached = entries.withLock({ entries -> ByteBuffer? in
+            guard let entries, entries.asOf == snapshot.asOf, Self.sameStorage(entries.zones, snapshot.zones) else { return nil }
+            return entries.bodies[page]
         }) {
             return cached
         }
-        var json = JSONWriter(capacity: 512 + 1024 * snapshot.zones.count)
+        let zones = snapshot.zones
+        let start = min(page.start, zones.count)
+        let end = min(zones.count, start + page.limit)
+        var json = JSONWriter(capacity: 512 + 1024 * (end - start))
         json.object { json in
             json.member("as_of", time: snapshot.asOf)
             json.key("zones")
             json.array { json in
-                for zone in snapshot.zones { json.zone(zone, alerts: snapshot.activeAlerts(zone: zone.definition.id)) }
+                for zone in zones[start..<end] { json.zone(zone, alerts: snapshot.activeAlerts(zone: zone.definition.id)) }
             }
+            json.member("next_cursor", end < zones.count && end > start ? ZoneCursor.encode(zones[end - 1].definition.id) : nil)
         }
         let body = ByteBuffer(bytes: json.bytes)
-        entry.withLock { $0 = Entry(asOf: snapshot.asOf, zones: snapshot.zones, body: body) }
+        entries.withLock { entries in
+            let reusable = entries.map {
+                $0.asOf == snapshot.asOf && Self.sameStorage($0.zones, zones) && $0.bodies.count < Self.maximumPages
+            } ?? false
+            if reusable {
+                entries?.bodies[page] = body
+            } else {
+                entries = Entries(asOf: snapshot.asOf, zones: zones, bodies: [page: body])
+            }
+        }
         return body
     }
 

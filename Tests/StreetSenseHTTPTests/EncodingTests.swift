@@ -59,4 +59,16 @@ import Testing
         #expect(SensorCursor.decode("not a cursor") == nil)
         #expect(SensorCursor.decode(SensorCursor.encode(SensorAddress(pilot: "a b", sensor: "c"))) == nil)
     }
+
+    @Test func zoneCursorsRoundTripAndRefuseForgeries() {
+        let cursor = ZoneCursor.encode("kamppi-square")
+        #expect(!cursor.contains("/") && !cursor.contains("+") && !cursor.contains("="))
+        #expect(ZoneCursor.decode(cursor) == "kamppi-square")
+        #expect(ZoneCursor.decode("not a cursor") == nil)
+        #expect(ZoneCursor.decode(ZoneCursor.encode("a b")) == nil)
+        // A sensor cursor is not a zone cursor, and the other way round.
+        #expect(ZoneCursor.decode(SensorCursor.encode(SensorAddress(pilot: "zone", sensor: "x"))) == nil)
+        #expect(SensorCursor.decode(ZoneCursor.encode("x")) == nil)
+        #expect(ZoneCursor.decode(String(repeating: "A", count: 201)) == nil)
+    }
 }

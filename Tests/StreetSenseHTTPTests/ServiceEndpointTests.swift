@@ -75,7 +75,10 @@ import Testing
             #expect(unknown["instance"]?.string == "/api/v1/nothing/here")
             let typo = try await api.json("/api/v1/zones?as_of=now", status: 400)
             #expect(typo["parameter"]?.string == "as_of")
-            #expect(typo["detail"]?.string == "query parameter 'as_of' is not known here (this endpoint takes no query parameters)")
+            #expect(typo["detail"]?.string == "query parameter 'as_of' is not known here (accepted: cursor, limit)")
+            let none = try await api.json("/api/v1/zones/kamppi-square?as_of=now", status: 400)
+            #expect(none["parameter"]?.string == "as_of")
+            #expect(none["detail"]?.string == "query parameter 'as_of' is not known here (this endpoint takes no query parameters)")
         }
     }
 }

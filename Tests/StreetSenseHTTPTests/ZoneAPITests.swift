@@ -1,3 +1,4 @@
+import Foundation
 import StreetSenseCore
 import StreetSenseHTTP
 import Testing
@@ -89,6 +90,46 @@ import Testing
         }
     }
 
+    @Test func zonesArePagedInConfigurationOrder() async throws {
+        try await withAPI(.testbed()) { api in
+            let whole = try await api.json("/api/v1/zones")
+            #expect(whole["next_cursor"] == .null)
+            #expect(whole["zones"]?.array?.count == 3)
+            var ids: [String] = []
+            var cursors: [String] = []
+            var uri = "/api/v1/zones?limit=2"
+            while true {
+                let page = try await api.json(uri)
+                #expect(page["as_of"]?.string == "2026-11-22T10:01:00.000Z")
+                ids += try #require(page["zones"]?.array).compactMap { $0["id"]?.string }
+                guard let cursor = page["next_cursor"]?.string else { break }
+                cursors.append(cursor)
+                uri = "/api/v1/zones?limit=2&cursor=\(cursor)"
+            }
+            #expect(ids == ["kamppi-square", "esplanadi", "empty-lot"])
+            #expect(cursors.count == 1)
+            // A page that ends exactly at the last zone has no next page.
+            #expect(try await api.json("/api/v1/zones?limit=3")["next_cursor"] == .null)
+            let single = try await api.json("/api/v1/zones?limit=1&cursor=\(cursors[0])")
+            #expect(single["zones"]?.array?.map { $0["id"]?.string } == ["empty-lot"])
+        }
+    }
+
+    @Test func zonePagingRejectsBadLimitsAndCursors() async throws {
+        try await withAPI(.testbed()) { api in
+            for query in ["limit=0", "limit=1001", "limit=ten", "cursor=abc", "cursor=" + ForgedCursor.forSensor] {
+                let problem = try await api.json("/api/v1/zones?\(query)", status: 400)
+                #expect(problem["parameter"]?.string == String(query.prefix { $0 != "=" }), "\(query)")
+                #expect(problem["type"]?.string == "/api/v1/problems/invalid-parameter")
+            }
+            // A well-formed cursor naming a zone that is not configured (any more).
+            let gone = try await api.json("/api/v1/zones?cursor=" + ForgedCursor.forRemovedZone, status: 400)
+            #expect(gone["parameter"]?.string == "cursor")
+            #expect(gone["detail"]?.string?.contains("no longer configured") == true)
+            #expect(try await api.json("/api/v1/zones?page=2", status: 400)["parameter"]?.string == "page")
+        }
+    }
+
     @Test func theZoneListIsEncodedOncePerSnapshot() async throws {
         let snapshots = PublishedSnapshots(Testbed.snapshot())
         try await withAPI(.testbed(snapshots: snapshots)) { api in
@@ -108,5 +149,18 @@ import Testing
             #expect(third["as_of"]?.string == "2026-11-22T10:01:00.000Z")
             #expect(third["zones"]?[1]?["density_ppm2"]?.double == 4000 * 0.5 / 2000)
         }
+    }
+}
+
+/// Cursors written as the API writes them (base64url of the text the API encodes), for requests that must fail.
+private enum ForgedCursor {
+    /// A sensor listing's cursor ("pilot/sensor"), which the zone listing must refuse.
+    static let forSensor = base64URL("helsinki-lab/cam-01")
+    /// A zone cursor naming a zone the testbed does not configure.
+    static let forRemovedZone = base64URL("zone:old-market")
+
+    static func base64URL(_ text: String) -> String {
+        Data(text.utf8).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
     }
 }

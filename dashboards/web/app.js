@@ -49,30 +49,38 @@ function renderSummary(asOf) {
     + `${messages} messages, ${rejected} rejected`;
 }
 
+/** Every item of a paged listing (`/api/v1/zones`, `/api/v1/sensors`), following `next_cursor` 1000 at a time. */
+async function getAllPages(path, key) {
+  const all = [];
+  let cursor = null;
+  let asOf = null;
+  do {
+    const page = await getJSON(`${path}?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+    all.push(...page[key]);
+    asOf ??= page.as_of;
+    cursor = page.next_cursor;
+  } while (cursor);
+  return { items: all, asOf };
+}
+
 async function refreshZones() {
   try {
-    const list = await getJSON("/api/v1/zones");
-    zones = list.zones;
+    const list = await getAllPages("/api/v1/zones", "zones");
+    zones = list.items;
     zoneMap.update(zones);
     const wanted = panel.selectedId || new URLSearchParams(location.search).get("zone");
     if (wanted && zones.some((zone) => zone.id === wanted)) {
       if (panel.selectedId === wanted) await panel.show(zones.find((zone) => zone.id === wanted), sensorsByKey);
       else selectZone(wanted);
     }
-    renderSummary(list.as_of);
+    renderSummary(list.asOf);
     document.body.dataset.zones = "loaded";
   } catch (error) { report(error); }
 }
 
 async function refreshSensors() {
   try {
-    const all = [];
-    let cursor = null;
-    do {
-      const page = await getJSON(`/api/v1/sensors?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
-      all.push(...page.sensors);
-      cursor = page.next_cursor;
-    } while (cursor);
+    const all = (await getAllPages("/api/v1/sensors", "sensors")).items;
     sensorsByKey.clear();
     for (const sensor of all) sensorsByKey.set(`${sensor.pilot}/${sensor.id}`, sensor);
     const at = Date.now();
