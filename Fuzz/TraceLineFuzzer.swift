@@ -1,7 +1,8 @@
 // libFuzzer harness for the trace-line codec (Sources/StreetSenseReplay/TraceLineCodec.swift), the hand-written
 // JSON Lines parser that reads every trace testers replay. Built by run.sh, not by SwiftPM.
 //
-// For every input: decoding never crashes and either gives a record or a reason that names the line; a decoded
+// For every input: the canonical fast path, when it accepts the line, gives the general parser's record;
+// decoding never crashes and either gives a record or a reason that names the line; a decoded
 // record encodes to one canonical line that decodes to the same record, and encoding that record again gives the
 // same bytes (the determinism the trace format promises).
 import StreetSenseCore
@@ -13,6 +14,12 @@ func violated(_ what: String, _ bytes: [UInt8]) -> Never {
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
+    // The canonical fast path must agree with the general parser on every line it accepts.
+    if let fast = bytes.withUnsafeBufferPointer({ CanonicalTraceLine.decode($0) }) {
+        guard let general = try? TraceLineCodec.decodeGeneral(bytes, lineNumber: 7), general == fast else {
+            violated("the fast path read \(fast), the general parser did not agree", bytes)
+        }
+    }
     let record: TraceRecord
     do {
         record = try TraceLineCodec.decode(bytes, lineNumber: 7)

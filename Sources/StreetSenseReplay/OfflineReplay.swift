@@ -47,8 +47,8 @@ public final class OfflineReplay {
     /// Applies one message, arriving at `record.at`.
     public func apply(_ record: TraceRecord) {
         messages += 1
-        let topic = Array(record.topic.utf8)
-        topic.withUnsafeBufferPointer { topicBuffer in
+        var topic = record.topic
+        topic.withUTF8 { topicBuffer in
             record.payload.withUnsafeBufferPointer { payloadBuffer in
                 pipeline.process(topic: topicBuffer.span, payload: payloadBuffer.span, payloadSize: payloadBuffer.count, arrival: record.at)
             }
