@@ -24,10 +24,11 @@ import Glibc
 /// rate limit too high to refuse anything (wrk is one client; the limiter's per-request work still runs).
 ///
 /// A publisher thread in this process (``PacedLoad``) sends `rate` QoS 1 people counts per second to the city's
-/// cameras, paced in 1 ms slots and closed-loop (at most `window` unacknowledged). After `warmUpSeconds`, six
+/// cameras, paced in 1 ms slots and closed-loop (at most `window` unacknowledged). After `warmUpSeconds`, nine
 /// windows of `seconds` each follow while it keeps publishing: no HTTP load, wrk on `/api/v1/zones` (its default
-/// first page of 100 zones), on `/api/v1/zones?limit=1000` (the largest page), on the series, on `/healthz`, and
-/// no HTTP load again. In each window the readings the service accepted (its
+/// first page of 100 zones), on `/api/v1/zones?limit=1000` (the largest page), on the series, on `/healthz`, the
+/// same three endpoints paced (each connection pauses `pauseMilliseconds` between requests: a dashboard-like rate,
+/// not saturation), and no HTTP load again. In each window the readings the service accepted (its
 /// pipeline's counter in the published snapshot, every 250 ms) are sampled every 5 ms; the accepted rate is
 /// the count between the window's first and last change of that counter over the time between them.
 struct HTTPUnderLoadBenchmark {
@@ -35,6 +36,8 @@ struct HTTPUnderLoadBenchmark {
     var rate = 20_000
     var seconds = 20
     var connections = 4
+    /// The pause of the paced windows (each connection waits this long between requests; 0: no paced windows).
+    var pauseMilliseconds = 10
     var warmUpSeconds = 3
     /// Messages the broker may leave unacknowledged before the publisher waits.
     var window = 1000
@@ -134,15 +137,24 @@ struct HTTPUnderLoadBenchmark {
 
         result.loadBefore = loadAverages()
         let base = "http://127.0.0.1:\(httpPort)"
-        let plan: [(name: String, path: String?)] = [
-            ("ingest alone (reference)", nil),
-            ("`GET /api/v1/zones` (first page: 100 zones, the default)", Self.zonesPath),
-            ("`GET /api/v1/zones?limit=1000` (the largest page)", Self.zonesPath + "?limit=1000"),
-            ("`GET /api/v1/zones/\(seriesZone)/series` (default: last hour, 1-minute steps)", "/api/v1/zones/\(seriesZone)/series"),
-            ("`GET /healthz` (HTTP stack floor)", Self.healthPath),
-            ("ingest alone again (reference)", nil),
+        let seriesPath = "/api/v1/zones/\(seriesZone)/series"
+        let paced = "paced: \(connections) × 1 per \(pauseMilliseconds) ms"
+        var plan: [(name: String, path: String?, pause: Int?)] = [
+            ("ingest alone (reference)", nil, nil),
+            ("`GET /api/v1/zones` (first page: 100 zones, the default)", Self.zonesPath, nil),
+            ("`GET /api/v1/zones?limit=1000` (the largest page)", Self.zonesPath + "?limit=1000", nil),
+            ("`GET /api/v1/zones/\(seriesZone)/series` (default: last hour, 1-minute steps)", seriesPath, nil),
+            ("`GET /healthz` (HTTP stack floor)", Self.healthPath, nil),
         ]
-        for (name, path) in plan {
+        if pauseMilliseconds > 0 {
+            plan += [
+                ("`GET /api/v1/zones`, \(paced)", Self.zonesPath, pauseMilliseconds),
+                ("`GET /api/v1/zones/\(seriesZone)/series`, \(paced)", seriesPath, pauseMilliseconds),
+                ("`GET /healthz`, \(paced) (floor)", Self.healthPath, pauseMilliseconds),
+            ]
+        }
+        plan.append(("ingest alone again (reference)", nil, nil))
+        for (name, path, pause) in plan {
             var measured = Window(name: name, path: path)
             let sampler = ProgressSampler(
                 every: .milliseconds(5), count: { service.snapshots.snapshot().totals.accepted },
@@ -154,7 +166,7 @@ struct HTTPUnderLoadBenchmark {
             let first = sampler.start()
             if let path {
                 progress("wrk -c \(connections) -d \(seconds)s on \(path)")
-                measured.wrk = try await WrkRun(url: base + path, connections: connections, seconds: seconds).run()
+                measured.wrk = try await WrkRun(url: base + path, connections: connections, seconds: seconds, pauseMilliseconds: pause).run()
             } else {
                 progress("\(seconds) s without HTTP load")
                 try await Task.sleep(for: .seconds(seconds))

@@ -16,6 +16,10 @@ struct WrkRun {
     var url: String
     var connections: Int
     var seconds: Int
+    /// When set, each connection waits this long after a response before its next request (a wrk Lua `delay()`),
+    /// so the load is about `connections × 1000 / pause` requests/s instead of as many as the server answers.
+    /// wrk's latencies then are those of a server at that rate (the pause itself is not counted).
+    var pauseMilliseconds: Int?
 
     /// What one wrk run printed, parsed.
     struct Result: Sendable {
@@ -58,14 +62,23 @@ struct WrkRun {
     /// The arguments wrk is started with.
     /// A response slower than `--timeout` (wrk's default: 2 s) would count as a socket error and be left out of the
     /// percentiles; 10 s keeps every response of a run in them.
-    var arguments: [String] { ["-t1", "-c\(connections)", "-d\(seconds)s", "--timeout", "10s", "--latency", url] }
+    func arguments(script: String?) -> [String] {
+        ["-t1", "-c\(connections)", "-d\(seconds)s", "--timeout", "10s", "--latency"] + (script.map { ["-s", $0] } ?? []) + [url]
+    }
 
     /// Starts wrk and returns once it has exited (on a thread of its own: reading its output blocks).
     func run() async throws -> Result {
         guard FileManager.default.isExecutableFile(atPath: Self.executablePath) else {
             throw BenchError("\(Self.executablePath) is missing: run `make bench-deps` (Debian package wrk)")
         }
-        let child = try ChildProcess.spawn(executable: Self.executablePath, arguments: arguments, output: .pipe)
+        var script: String?
+        if let pauseMilliseconds {
+            let path = NSTemporaryDirectory() + "streetsense-bench-pause-\(getpid())-\(pauseMilliseconds).lua"
+            try "function delay()\n  return \(pauseMilliseconds)\nend\n".write(toFile: path, atomically: true, encoding: .utf8)
+            script = path
+        }
+        defer { if let script { try? FileManager.default.removeItem(atPath: script) } }
+        let child = try ChildProcess.spawn(executable: Self.executablePath, arguments: arguments(script: script), output: .pipe)
         guard let descriptor = child.outputDescriptor else { throw BenchError("wrk: no output pipe") }
         return await withCheckedContinuation { (continuation: CheckedContinuation<Result, Never>) in
             let thread = Thread {

@@ -144,9 +144,10 @@ case "http":
     benchmark.rate = option("--rate", default: smoke ? 1000 : benchmark.rate)
     benchmark.seconds = option("--seconds", default: smoke ? 1 : benchmark.seconds)
     benchmark.connections = option("--connections", default: smoke ? 2 : benchmark.connections)
+    benchmark.pauseMilliseconds = option("--pause-ms", default: benchmark.pauseMilliseconds)
     benchmark.warmUpSeconds = smoke ? 1 : benchmark.warmUpSeconds
     print("streetsense-bench http --sensors \(benchmark.sensors) --rate \(benchmark.rate) --seconds \(benchmark.seconds) "
-        + "--connections \(benchmark.connections)\(smoke ? " (--smoke)" : "")")
+        + "--connections \(benchmark.connections) --pause-ms \(benchmark.pauseMilliseconds)\(smoke ? " (--smoke)" : "")")
     print("machine: \(machineDescription()); \(mosquittoVersion()); wrk \(WrkRun.version())")
     let started = Date()
     let result = try await benchmark.run(progress: progress)
@@ -156,7 +157,7 @@ default:
         usage: streetsense-bench alert-latency [--rate 10000] [--probes 200] [--seconds 20] [--window 1000 (0: open loop)]
                streetsense-bench end-to-end [--sensors 40000] [--minutes 30] [--qos 1|0 (default both)] [--smoke]
                streetsense-bench store [--sensors 40000] [--readings 2000000] [--batch-rows 10000] [--reps 3] [--directory DIR] [--smoke]
-               streetsense-bench http [--sensors 40000] [--rate 20000] [--seconds 20] [--connections 4] [--smoke]
+               streetsense-bench http [--sensors 40000] [--rate 20000] [--seconds 20] [--connections 4] [--pause-ms 10 (0: no paced windows)] [--smoke]
         """)
     exit(2)
 }
