@@ -180,20 +180,14 @@ enum CanonicalTraceLine {
                     guard index < line.count else { return false }
                     let escape = line[index]
                     index += 1
-                    switch escape {
-                    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(escape)
-                    case UInt8(ascii: "b"): out.append(0x08)
-                    case UInt8(ascii: "f"): out.append(0x0C)
-                    case UInt8(ascii: "n"): out.append(0x0A)
-                    case UInt8(ascii: "r"): out.append(0x0D)
-                    case UInt8(ascii: "t"): out.append(0x09)
-                    case UInt8(ascii: "u"):
-                        guard line.count - index >= 4, line[index] == UInt8(ascii: "0"), line[index + 1] == UInt8(ascii: "0"),
-                              let high = Self.hexDigit(line[index + 2]), high < 8, let low = Self.hexDigit(line[index + 3])
-                        else { return false }
+                    if let unescaped = JSONEscape.single(escape) {
+                        out.append(unescaped)
+                    } else if escape == UInt8(ascii: "u"), line.count - index >= 4, line[index] == UInt8(ascii: "0"),
+                              line[index + 1] == UInt8(ascii: "0"), let high = JSONEscape.hexDigit(line[index + 2]), high < 8,
+                              let low = JSONEscape.hexDigit(line[index + 3]) {
                         out.append(high << 4 | low)
                         index += 4
-                    default:
+                    } else {
                         return false
                     }
                 case 0x20..<0x80:
@@ -204,14 +198,31 @@ enum CanonicalTraceLine {
             }
             return false
         }
+    }
+}
 
-        private static func hexDigit(_ byte: UInt8) -> UInt8? {
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-            default: nil
-            }
+/// The escapes of JSON strings that both trace-line parsers read.
+enum JSONEscape {
+    /// The byte a one-character escape (`\"`, `\\`, `\/`, `\b`, `\f`, `\n`, `\r`, `\t`) stands for; nil for any other.
+    static func single(_ escape: UInt8) -> UInt8? {
+        switch escape {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): escape
+        case UInt8(ascii: "b"): 0x08
+        case UInt8(ascii: "f"): 0x0C
+        case UInt8(ascii: "n"): 0x0A
+        case UInt8(ascii: "r"): 0x0D
+        case UInt8(ascii: "t"): 0x09
+        default: nil
+        }
+    }
+
+    /// The value of one hexadecimal digit (either case), or nil.
+    static func hexDigit(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
         }
     }
 }
@@ -331,13 +342,11 @@ struct FlatJSONObjectParser {
             case UInt8(ascii: "\\"):
                 guard let escape = peek else { throw Failure(reason: "unterminated string") }
                 index += 1
+                if let unescaped = JSONEscape.single(escape) {
+                    out.append(unescaped)
+                    continue
+                }
                 switch escape {
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(escape)
-                case UInt8(ascii: "b"): out.append(0x08)
-                case UInt8(ascii: "f"): out.append(0x0C)
-                case UInt8(ascii: "n"): out.append(0x0A)
-                case UInt8(ascii: "r"): out.append(0x0D)
-                case UInt8(ascii: "t"): out.append(0x09)
                 case UInt8(ascii: "u"):
                     var scalar = try parseHex4()
                     if (0xD800..<0xDC00).contains(scalar) {
@@ -364,15 +373,8 @@ struct FlatJSONObjectParser {
         guard index + 4 <= bytes.count else { throw Failure(reason: "short \\u escape") }
         var value: UInt32 = 0
         for _ in 0..<4 {
-            let b = bytes[index]
+            guard let digit = JSONEscape.hexDigit(bytes[index]) else { throw Failure(reason: "bad \\u escape") }
             index += 1
-            let digit: UInt8
-            switch b {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = b - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = b - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = b - UInt8(ascii: "A") + 10
-            default: throw Failure(reason: "bad \\u escape")
-            }
             value = value << 4 | UInt32(digit)
         }
         return value

@@ -1,4 +1,5 @@
 import StreetSenseCore
+import StreetSenseSimulation
 import Testing
 
 @testable import StreetSenseReplay
@@ -10,19 +11,6 @@ import Testing
 struct CanonicalTraceLineTests {
     static let at = EventTime(milliseconds: 1_795_342_500_250)
 
-    /// A deterministic generator (SplitMix64), so a failure names a reproducible case.
-    struct Generator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-    }
-
     static func fast(_ line: [UInt8]) -> TraceRecord? {
         line.withUnsafeBufferPointer { CanonicalTraceLine.decode($0) }
     }
@@ -33,23 +21,23 @@ struct CanonicalTraceLineTests {
 
     /// A random record: ASCII-only text (printable, quotes, backslashes, control characters, DEL) or, in a
     /// quarter of the cases, a payload with UTF-8 or invalid bytes.
-    static func record(_ random: inout Generator) -> TraceRecord {
+    static func record(_ random: inout SeededGenerator) -> TraceRecord {
         let alphabet = Array("abcXYZ019/+#-_.:{}[],\" \\\t\n\r".utf8) + [0x00, 0x01, 0x1F, 0x7F]
-        func text(_ count: Int) -> [UInt8] { (0..<count).map { _ in alphabet[random.below(alphabet.count)] } }
-        var payload = text(random.below(60))
-        switch random.below(8) {
+        func text(_ count: Int) -> [UInt8] { (0..<count).map { _ in alphabet[random.next(below: alphabet.count)] } }
+        var payload = text(random.next(below: 60))
+        switch random.next(below: 8) {
         case 0: payload += Array("é€😀".utf8)
         case 1: payload += [0xC3]  // invalid UTF-8: written as payload_b64
         default: break
         }
-        let topic = "streetsense/v1/readings/" + String(decoding: text(1 + random.below(20)).filter { $0 >= 0x20 && $0 < 0x7F }, as: UTF8.self)
-        return TraceRecord(at: EventTime(milliseconds: at.milliseconds + Int64(random.below(1_000_000_000))), topic: topic, payload: payload,
-                           qos: random.below(3))
+        let topic = "streetsense/v1/readings/" + String(decoding: text(1 + random.next(below: 20)).filter { $0 >= 0x20 && $0 < 0x7F }, as: UTF8.self)
+        return TraceRecord(at: EventTime(milliseconds: at.milliseconds + Int64(random.next(below: 1_000_000_000))), topic: topic, payload: payload,
+                           qos: random.next(below: 3))
     }
 
     @Test("every line encode writes decodes the same by both paths, and ASCII lines take the fast path")
     func encodedLinesAgree() throws {
-        var random = Generator(state: 1)
+        var random = SeededGenerator(seed: 1)
         var fastHits = 0
         for _ in 0..<5_000 {
             let record = Self.record(&random)
@@ -72,16 +60,16 @@ struct CanonicalTraceLineTests {
 
     @Test("mutated lines: whatever the fast path accepts, the general parser reads the same")
     func mutatedLinesAgree() {
-        var random = Generator(state: 2)
+        var random = SeededGenerator(seed: 2)
         var accepted = 0
         for _ in 0..<20_000 {
             var line: [UInt8] = []
             TraceLineCodec.encode(Self.record(&random), into: &line)
             line.removeLast()
-            for _ in 0..<(1 + random.below(3)) {
-                let position = random.below(line.count + 1)
+            for _ in 0..<(1 + random.next(below: 3)) {
+                let position = random.next(below: line.count + 1)
                 let byte = UInt8(truncatingIfNeeded: random.next())
-                switch random.below(3) {
+                switch random.next(below: 3) {
                 case 0 where position < line.count: line[position] = byte
                 case 1 where position < line.count: line.remove(at: position)
                 default: line.insert(byte, at: position)
@@ -120,4 +108,9 @@ struct CanonicalTraceLineTests {
             #expect(throws: TraceLineError.self, "\(text)") { try TraceLineCodec.decode(Array(text.utf8), lineNumber: 3) }
         }
     }
+}
+
+extension SeededGenerator {
+    /// A uniform integer in 0..<bound (bound > 0); modulo bias is irrelevant for test inputs.
+    mutating func next(below bound: Int) -> Int { Int(next() % UInt64(bound)) }
 }
