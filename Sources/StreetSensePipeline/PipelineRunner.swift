@@ -110,7 +110,8 @@ public final class PipelineRunner: @unchecked Sendable {
             pipeline.flushIfDue(now: now)
             if now >= nextSnapshot {
                 publisher.submit(pipeline.snapshotChanges())
-                nextSnapshot = now + pipeline.options.snapshotInterval
+                let finished = ContinuousClock.now
+                nextSnapshot = finished + Self.snapshotDelay(interval: pipeline.options.snapshotInterval, cost: now.duration(to: finished))
             }
         }
         runCommands(final: true)
@@ -119,6 +120,23 @@ public final class PipelineRunner: @unchecked Sendable {
         publisher.submit(pipeline.snapshotChanges())
         publisher.finish()
         done.signal()
+    }
+}
+
+extension PipelineRunner {
+    /// How much of the pipeline thread snapshots should take at most: a snapshot that took `cost` is followed
+    /// by the next one no sooner than `cost × snapshotCostFactor` later …
+    public static let snapshotCostFactor = 20
+    /// … but never more than this many configured intervals later, so readers' data stays fresh.
+    public static let snapshotStretchLimit = 4
+
+    /// The time from the end of one snapshot to the next: the configured interval, stretched when building the
+    /// snapshot took long (thousands of sensors changing between snapshots under a burst), so that snapshots
+    /// take at most 1 / ``snapshotCostFactor`` of the thread that ingests, up to ``snapshotStretchLimit``
+    /// intervals (1 s at the default 250 ms). Readers then see slightly older data during the burst instead of
+    /// ingestion slowing down.
+    public static func snapshotDelay(interval: Duration, cost: Duration) -> Duration {
+        min(max(interval, cost * snapshotCostFactor), interval * snapshotStretchLimit)
     }
 }
 

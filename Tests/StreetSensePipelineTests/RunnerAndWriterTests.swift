@@ -105,6 +105,17 @@ extension IngestQueue {
 
 @Suite("PipelineRunner and StoreWriter against a real SQLite store")
 struct RunnerAndWriterTests {
+    @Test("snapshots keep their interval unless building one takes over a twentieth of it, and stretch at most 4×")
+    func snapshotDelayBoundsTheSnapshotsShare() {
+        let interval = Duration.milliseconds(250)
+        #expect(PipelineRunner.snapshotDelay(interval: interval, cost: .zero) == interval)
+        #expect(PipelineRunner.snapshotDelay(interval: interval, cost: .milliseconds(12)) == interval)
+        #expect(PipelineRunner.snapshotDelay(interval: interval, cost: .microseconds(12_500)) == interval)
+        #expect(PipelineRunner.snapshotDelay(interval: interval, cost: .milliseconds(50)) == .seconds(1))
+        #expect(PipelineRunner.snapshotDelay(interval: .milliseconds(10), cost: .milliseconds(1)) == .milliseconds(20))
+        #expect(PipelineRunner.snapshotDelay(interval: interval, cost: .milliseconds(300)) == .seconds(1))
+    }
+
     @Test("queued messages are processed, published in snapshots and committed by the time finish() returns")
     func endToEnd() throws {
         try withSQLiteStore { store throws in
