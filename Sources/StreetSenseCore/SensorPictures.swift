@@ -1,5 +1,6 @@
 /// The bookkeeping behind ``AggregationCore/snapshotChanges()``: which sensor pictures a
-/// ``SnapshotAssembly`` holds, where, and until when each stays exact.
+/// ``SnapshotAssembly`` holds, where, and until when each stays exact (each zone's counterpart is in its
+/// ``ZoneState``: `snapshotChanged` and `snapshotValidUntil`).
 ///
 /// A sensor's picture (its ``SensorSnapshot``) is a function of its own state and of "now" through three
 /// things only: the 10 s fine epoch (its 1- and 5-minute windows), the 60 s coarse epoch (15 minutes, 1 hour)
