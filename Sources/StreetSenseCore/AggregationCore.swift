@@ -74,8 +74,10 @@ public enum RollupSubject: Sendable, Hashable {
 public struct AggregationCore: Sendable {
     /// How often, in event time, zone densities are sampled into their series.
     public static let zoneSampleInterval: Int64 = 5_000
+    /// The span of the density percentiles (ms): samples with now − 15 min < instant ≤ now.
+    static let percentileWindow: Int64 = 900_000
     /// Samples kept per zone for the 15-minute percentiles.
-    static let percentileSamples = Int(900_000 / zoneSampleInterval)
+    static let percentileSamples = Int(percentileWindow / zoneSampleInterval)
 
     public let policy: EventTimePolicy
     /// The newest event time seen or advanced to; `Int64.min` before anything happened.
@@ -96,7 +98,8 @@ public struct AggregationCore: Sendable {
     /// that a core nobody drains does not grow.
     public var recordsZoneSamples = false
     private var zoneSamples: [ZoneSample] = []
-    /// What the last ``snapshotChanges()`` left each sensor's picture at, and the sensors changed by input since.
+    /// What the last ``snapshotChanges()`` left each sensor's picture at, and the sensors changed by input since
+    /// (each zone's counterpart is in its ``ZoneState``).
     var pictures = SensorPictures()
     var changedSensors: [Int32] = []
 
@@ -273,6 +276,7 @@ public struct AggregationCore: Sendable {
         if let density = estimate.density {
             _ = series.record(zones[z].densitySeries, time: instant, value: density, lateness: 0)
             zones[z].samples.append(instant: instant, value: density)
+            zones[z].snapshotChanged = true
         }
         if recordsZoneSamples {
             let (oneMinute, fiveMinutes) = series.fineWindows(zones[z].densitySeries, at: instant)
@@ -401,22 +405,22 @@ public struct AggregationCore: Sendable {
         let zone = zones[z]
         let estimate = zoneEstimate(z, at: now)
         let area = zone.definition.areaM2
-        let (p50, p95) = zone.samples.percentiles(since: now - 900_000, until: now)
-        var airSums = [Double](repeating: 0, count: Metric.count)
-        var airCounts = [Int](repeating: 0, count: Metric.count)
-        for sensor in zone.sensors {
-            let s = Int(sensor.rawValue)
-            guard sensors[s].kind != nil, sensors[s].lastSeen != .min, now - sensors[s].lastSeen <= sensors[s].staleAfterMilliseconds
-            else { continue }
-            for metric in Metric.allCases where !metric.isCount {
+        let (p50, p95) = zone.samples.percentiles(since: now - Self.percentileWindow, until: now)
+        // Each air metric's mean over the fresh sensors that report it, summed in sensor order.
+        var air: [(metric: Metric, value: Double)] = []
+        for metric in Metric.allCases where !metric.isCount {
+            var sum = 0.0
+            var count = 0
+            for sensor in zone.sensors {
+                let s = Int(sensor.rawValue)
+                guard sensors[s].kind != nil, sensors[s].lastSeen != .min, now - sensors[s].lastSeen <= sensors[s].staleAfterMilliseconds
+                else { continue }
                 let id = sensorSeries[s * Metric.count + Int(metric.rawValue)]
                 guard id >= 0, let last = series.last(SeriesID(id)) else { continue }
-                airSums[Int(metric.rawValue)] += last
-                airCounts[Int(metric.rawValue)] += 1
+                sum += last
+                count += 1
             }
-        }
-        let air = Metric.allCases.compactMap { m -> (metric: Metric, value: Double)? in
-            airCounts[Int(m.rawValue)] > 0 ? (m, airSums[Int(m.rawValue)] / Double(airCounts[Int(m.rawValue)])) : nil
+            if count > 0 { air.append((metric, sum / Double(count))) }
         }
         return ZoneSnapshot(
             definition: zone.definition,
@@ -514,6 +518,12 @@ struct ZoneState: Sendable {
     /// The addresses of `sensors`, as every snapshot lists them (sensors join a zone only at initialisation).
     var sensorAddresses: [SensorAddress] = []
     var samples = ZoneSampleRing(capacity: AggregationCore.percentileSamples)
+    /// Whether input to one of `sensors` or a new density sample may have changed the zone's snapshot since the
+    /// last ``AggregationCore/snapshotChanges()`` rebuilt it.
+    var snapshotChanged = true
+    /// The event time (ms) from which the zone's snapshot may differ without input or a new sample
+    /// (``AggregationCore/zoneSnapshotValidUntil(_:at:)``); `Int64.min` before the first build.
+    var snapshotValidUntil: Int64 = .min
 
     init(definition: ZoneDefinition, densitySeries: SeriesID) {
         self.definition = definition
@@ -522,31 +532,94 @@ struct ZoneState: Sendable {
 }
 
 /// The most recent density samples of a zone (15 minutes at the sample interval), for exact percentiles.
+///
+/// Invariants: samples are appended in increasing instant order, so from slot `next` on the slots run oldest
+/// to newest, never-written ones (instant `Int64.min`) first; `sorted` holds the values of every written slot,
+/// ascending (so the percentiles of a window holding every written sample need no sort).
 struct ZoneSampleRing: Sendable {
-    var instants: [Int64]
-    var values: [Double]
-    var next = 0
+    private(set) var instants: [Int64]
+    private(set) var values: [Double]
+    private(set) var next = 0
+    private(set) var sorted: [Double] = []
 
     init(capacity: Int) {
         instants = Array(repeating: .min, count: capacity)
         values = Array(repeating: 0, count: capacity)
+        sorted.reserveCapacity(capacity)
     }
 
+    /// Appends a sample newer than every one held, replacing the oldest when full. O(capacity), no allocation.
     mutating func append(instant: Int64, value: Double) {
+        var consistent = true
+        if instants[next] != .min {
+            let old = values[next]
+            let i = lowerBound(of: old)
+            if i < sorted.count, sorted[i] == old { sorted.remove(at: i) } else { consistent = false }
+        }
         instants[next] = instant
         values[next] = value
         next = next + 1 == instants.count ? 0 : next + 1
+        if consistent {
+            sorted.insert(value, at: lowerBound(of: value))
+        } else {
+            // Only for values that do not order (NaN): rebuild from the slots.
+            sorted = instants.indices.filter { instants[$0] != .min }.map { values[$0] }.sorted()
+        }
     }
 
-    /// Nearest-rank median and 95th percentile of the samples with since < instant ≤ until.
+    /// The first position in `sorted` whose value is not below `value`.
+    private func lowerBound(of value: Double) -> Int {
+        var low = 0, high = sorted.count
+        while low < high {
+            let mid = (low + high) / 2
+            if sorted[mid] < value { low = mid + 1 } else { high = mid }
+        }
+        return low
+    }
+
+    /// How many slots are written, and the slot of the oldest sample.
+    private var written: (count: Int, oldest: Int) {
+        instants[next] == .min ? (next, 0) : (instants.count, next)
+    }
+
+    /// The instant of the oldest sample newer than `since`, if any.
+    func oldestInstant(after since: Int64) -> Int64? {
+        let (count, oldest) = written
+        for k in 0..<count {
+            let i = (oldest + k) % instants.count
+            if instants[i] > since { return instants[i] }
+        }
+        return nil
+    }
+
+    /// Nearest-rank median and 95th percentile of the samples with since < instant ≤ until. Without sorting when
+    /// every sample held is in the window (the usual case); otherwise the window is sorted in a temporary buffer.
     func percentiles(since: Int64, until: Int64) -> (Double?, Double?) {
-        var window: [Double] = []
-        for i in instants.indices where instants[i] > since && instants[i] <= until { window.append(values[i]) }
+        let (count, oldest) = written
+        guard count > 0 else { return (nil, nil) }
+        let newest = instants[(oldest + count - 1) % instants.count]
+        if instants[oldest] > since, newest <= until {
+            return Self.ranks(of: sorted)
+        }
+        return withUnsafeTemporaryAllocation(of: Double.self, capacity: instants.count) { buffer in
+            var n = 0
+            for i in instants.indices where instants[i] > since && instants[i] <= until {
+                buffer.initializeElement(at: n, to: values[i])
+                n += 1
+            }
+            guard n > 0 else { return (nil, nil) }
+            var window = UnsafeMutableBufferPointer(rebasing: buffer[..<n])
+            window.sort()
+            return Self.ranks(of: window)
+        }
+    }
+
+    /// The nearest-rank median and 95th percentile of ascending values (nil when there are none).
+    private static func ranks<Values: RandomAccessCollection<Double>>(of window: Values) -> (Double?, Double?) where Values.Index == Int {
         guard !window.isEmpty else { return (nil, nil) }
-        window.sort()
         func rank(_ p: Double) -> Double {
             let r = Int((p * Double(window.count)).rounded(.up))
-            return window[Swift.max(0, Swift.min(window.count - 1, r - 1))]
+            return window[window.startIndex + Swift.max(0, Swift.min(window.count - 1, r - 1))]
         }
         return (rank(0.5), rank(0.95))
     }

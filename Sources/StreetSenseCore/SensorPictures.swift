@@ -1,5 +1,6 @@
 /// The bookkeeping behind ``AggregationCore/snapshotChanges()``: which sensor pictures a
-/// ``SnapshotAssembly`` holds, where, and until when each stays exact.
+/// ``SnapshotAssembly`` holds, where, and until when each stays exact (each zone's counterpart is in its
+/// ``ZoneState``: `snapshotChanged` and `snapshotValidUntil`).
 ///
 /// A sensor's picture (its ``SensorSnapshot``) is a function of its own state and of "now" through three
 /// things only: the 10 s fine epoch (its 1- and 5-minute windows), the 60 s coarse epoch (15 minutes, 1 hour)
@@ -21,17 +22,19 @@ struct SensorPictures: Sendable {
     var needsAll = true
 }
 
-/// What changed in a core's snapshot since the previous ``SnapshotChanges`` taken from it: the zones and totals
-/// (always whole; they are few), and only the sensor pictures that new input or time changed.
+/// What changed in a core's snapshot since the previous ``SnapshotChanges`` taken from it: the totals (always
+/// whole), and only the sensor pictures and zone snapshots that new input, new density samples or time changed.
 ///
-/// Taking them costs the pipeline thread the changed sensors plus a scan of one integer per sensor. Turning
-/// them into a ``Snapshot`` (``SnapshotAssembly``) costs a copy of the sensor list, which HTTP readers share,
-/// and can run on another thread.
+/// Taking them costs the pipeline thread the changed sensors and zones plus a scan of one integer per sensor
+/// and one per zone. Turning them into a ``Snapshot`` (``SnapshotAssembly``) costs a copy of the sensor and
+/// zone lists, which HTTP readers share, and can run on another thread.
+///
+/// Invariant: either `allZones` holds every zone in configuration order and `updatedZones` is empty, or
+/// `allZones` is nil and `updatedZones` holds each changed zone once, by its position in that order.
 public struct SnapshotChanges: Sendable {
     /// 1 for the first changes taken from a core, then 2, 3, …: an assembly must apply every one, in order.
     public let sequence: Int
     public let asOf: EventTime
-    public let zones: [ZoneSnapshot]
     public let totals: IngestCounts
     /// Every active alert (the pipeline fills it from its alert engine).
     public var activeAlerts: [ActiveAlertSummary] = []
@@ -41,19 +44,27 @@ public struct SnapshotChanges: Sendable {
     let inserted: [(position: Int, picture: SensorSnapshot)]
     /// Pictures replaced, at their positions after the insertions.
     let updated: [(position: Int, picture: SensorSnapshot)]
+    /// Every zone in configuration order, when the list is replaced whole (the first changes, and after a reset).
+    let allZones: [ZoneSnapshot]?
+    /// Zones replaced, at their positions in configuration order (zones never come or go after the first changes).
+    let updatedZones: [(position: Int, zone: ZoneSnapshot)]
 
     /// How many sensor pictures these changes carry (what the pipeline thread built).
     public var picturesBuilt: Int { (all?.count ?? 0) + inserted.count + updated.count }
+    /// How many zone snapshots these changes carry (what the pipeline thread built).
+    public var zonesBuilt: Int { (allZones?.count ?? 0) + updatedZones.count }
 }
 
-/// Turns a core's ``SnapshotChanges`` into ``Snapshot``s: holds the sensor list and its address index between
-/// snapshots and applies each change to them.
+/// Turns a core's ``SnapshotChanges`` into ``Snapshot``s: holds the sensor and zone lists and their indexes
+/// between snapshots and applies each change to them.
 ///
-/// Invariant: it has applied changes 1 … `sequence` of one core, each once, in order.
+/// Invariant: it has applied changes 1 … `sequence` of one core, each once, in order; `zoneIndex` maps each
+/// zone id in `zones` to its position.
 public struct SnapshotAssembly: Sendable {
     private var sequence = 0
     private var pictures: [SensorSnapshot] = []
     private var sensorIndex: [SensorAddress: Int] = [:]
+    private var zones: [ZoneSnapshot] = []
     private var zoneIndex: [String: Int] = [:]
 
     public init() {}
@@ -73,11 +84,13 @@ public struct SnapshotAssembly: Sendable {
         if changes.all != nil || !changes.inserted.isEmpty {
             sensorIndex = Dictionary(uniqueKeysWithValues: pictures.enumerated().map { ($1.address, $0) })
         }
-        if zoneIndex.count != changes.zones.count {
-            zoneIndex = Dictionary(uniqueKeysWithValues: changes.zones.enumerated().map { ($1.definition.id, $0) })
+        if let allZones = changes.allZones {
+            zones = allZones
+            zoneIndex = Dictionary(uniqueKeysWithValues: zones.enumerated().map { ($1.definition.id, $0) })
         }
+        for (position, zone) in changes.updatedZones { zones[position] = zone }
         var snapshot = Snapshot(
-            asOf: changes.asOf, zones: changes.zones, sensors: pictures, totals: changes.totals, zoneIndex: zoneIndex,
+            asOf: changes.asOf, zones: zones, sensors: pictures, totals: changes.totals, zoneIndex: zoneIndex,
             sensorIndex: sensorIndex)
         snapshot.activeAlerts = changes.activeAlerts
         return snapshot
@@ -96,8 +109,9 @@ extension AggregationCore {
     }
 
     /// What changed since the previous call: the pictures of sensors that got input or whose windows or status
-    /// moved with time, new sensors, and the zones (rebuilt every time; there are few). A
-    /// ``SnapshotAssembly`` applying every call's result in order gives the same snapshot as ``snapshot()``.
+    /// moved with time, new sensors, and the zones whose snapshot input, a density sample or time can have
+    /// changed (see ``zoneSnapshotValidUntil(_:at:)``). A ``SnapshotAssembly`` applying every call's result in
+    /// order gives the same snapshot as ``snapshot()``.
     public mutating func snapshotChanges() -> SnapshotChanges {
         let now = snapshotNow
         pictures.sequence += 1
@@ -127,15 +141,22 @@ extension AggregationCore {
         for s in changedSensors {
             let s = Int(s)
             sensors[s].pictureChanged = false
+            // Input to a sensor can change its zone's estimate, coverage and air means.
+            let zone = Int(sensors[s].zone)
+            if zone >= 0 { zones[zone].snapshotChanged = true }
             if s < known { updated.append(refreshPicture(s, at: now)) }
         }
         changedSensors.removeAll(keepingCapacity: true)
         for s in 0..<known where pictures.validUntil[s] <= now {
             updated.append(refreshPicture(s, at: now))
         }
+        var updatedZones: [(position: Int, zone: ZoneSnapshot)] = []
+        for z in zones.indices where zones[z].snapshotChanged || zones[z].snapshotValidUntil <= now {
+            updatedZones.append((z, refreshZone(z, at: now)))
+        }
         return SnapshotChanges(
-            sequence: pictures.sequence, asOf: EventTime(milliseconds: now), zones: zones.indices.map { zoneSnapshot($0, at: now) },
-            totals: totals, all: nil, inserted: inserted, updated: updated)
+            sequence: pictures.sequence, asOf: EventTime(milliseconds: now), totals: totals, all: nil, inserted: inserted,
+            updated: updated, allZones: nil, updatedZones: updatedZones)
     }
 
     private mutating func allPictures(at now: Int64) -> SnapshotChanges {
@@ -150,13 +171,20 @@ extension AggregationCore {
         pictures.validUntil = sensors.indices.map { pictureValidUntil($0, at: now) }
         pictures.needsAll = false
         return SnapshotChanges(
-            sequence: pictures.sequence, asOf: EventTime(milliseconds: now), zones: zones.indices.map { zoneSnapshot($0, at: now) },
-            totals: totals, all: order.map { sensorSnapshot(Int($0), at: now) }, inserted: [], updated: [])
+            sequence: pictures.sequence, asOf: EventTime(milliseconds: now), totals: totals,
+            all: order.map { sensorSnapshot(Int($0), at: now) }, inserted: [], updated: [],
+            allZones: zones.indices.map { refreshZone($0, at: now) }, updatedZones: [])
     }
 
     private mutating func refreshPicture(_ s: Int, at now: Int64) -> (position: Int, picture: SensorSnapshot) {
         pictures.validUntil[s] = pictureValidUntil(s, at: now)
         return (Int(pictures.position[s]), sensorSnapshot(s, at: now))
+    }
+
+    private mutating func refreshZone(_ z: Int, at now: Int64) -> ZoneSnapshot {
+        zones[z].snapshotChanged = false
+        zones[z].snapshotValidUntil = zoneSnapshotValidUntil(z, at: now)
+        return zoneSnapshot(z, at: now)
     }
 
     /// The first event time after `now` at which sensor `s`'s picture can differ from the one built at `now`
@@ -170,14 +198,50 @@ extension AggregationCore {
             let staleAt = last &+ sensors[s].staleAfterMilliseconds &+ 1
             if staleAt > now { until = staleAt }
         }
-        // Every bucket holds readings no newer than `last`; windows change only when the epoch of now moves
+        return Swift.min(until, Self.windowsValidUntil(newest: last, at: now))
+    }
+
+    /// The first event time after `now` at which the windows of a series whose newest reading is at `newest`
+    /// can differ from those at `now` without a new reading (`Int64.max` if they cannot).
+    static func windowsValidUntil(newest: Int64, at now: Int64) -> Int64 {
+        // Every bucket holds readings no newer than `newest`; windows change only when the epoch of now moves
         // while a bucket that the move can drop still holds something.
         let fineNow = Int64(RingGeometry.epoch(of: now, width: RingGeometry.fineWidth))
         let coarseNow = Int64(RingGeometry.epoch(of: now, width: RingGeometry.coarseWidth))
-        if Int64(RingGeometry.epoch(of: last, width: RingGeometry.fineWidth)) > fineNow - Int64(RingGeometry.fineSlots) {
-            until = Swift.min(until, (fineNow + 1) * RingGeometry.fineWidth)
-        } else if Int64(RingGeometry.epoch(of: last, width: RingGeometry.coarseWidth)) > coarseNow - Int64(RingGeometry.coarseSlots) {
-            until = Swift.min(until, (coarseNow + 1) * RingGeometry.coarseWidth)
+        if Int64(RingGeometry.epoch(of: newest, width: RingGeometry.fineWidth)) > fineNow - Int64(RingGeometry.fineSlots) {
+            return (fineNow + 1) * RingGeometry.fineWidth
+        } else if Int64(RingGeometry.epoch(of: newest, width: RingGeometry.coarseWidth)) > coarseNow - Int64(RingGeometry.coarseSlots) {
+            return (coarseNow + 1) * RingGeometry.coarseWidth
+        }
+        return .max
+    }
+
+    /// The first event time after `now` at which zone `z`'s snapshot can differ from the one built at `now`
+    /// without input to one of its sensors or a new density sample (`Int64.max` if it cannot).
+    ///
+    /// A zone's snapshot (``zoneSnapshot(_:at:)``) reads its sensors' states, its density samples and density
+    /// series, and "now" through four things only: whether each sensor's people estimate is fresh
+    /// (`now − newest ≤ staleAfter`, newest of the metric the estimate reads), whether each sensor is fresh for
+    /// the air means (`now − lastSeen ≤ staleAfter`), which samples are in the 15-minute percentile window, and
+    /// the epochs of its density windows. Input marks the zone changed (``snapshotChanges()``), a sample
+    /// marks it in ``sampleZone(_:at:)``; this gives the earliest of the four moves.
+    func zoneSnapshotValidUntil(_ z: Int, at now: Int64) -> Int64 {
+        var until = Int64.max
+        func freshUntil(_ newest: Int64, _ s: Int) {
+            let staleAt = newest &+ sensors[s].staleAfterMilliseconds &+ 1
+            if staleAt > now, staleAt < until { until = staleAt }
+        }
+        for sensor in zones[z].sensors {
+            let s = Int(sensor.rawValue)
+            guard let kind = sensors[s].kind, sensors[s].lastSeen != .min else { continue }
+            freshUntil(sensors[s].lastSeen, s)
+            if kind.estimatesPeople, let newest = peopleEstimate(s)?.newest { freshUntil(newest, s) }
+        }
+        if let oldest = zones[z].samples.oldestInstant(after: now - Self.percentileWindow) {
+            until = Swift.min(until, oldest + Self.percentileWindow)
+        }
+        if let newest = series.newest(zones[z].densitySeries) {
+            until = Swift.min(until, Self.windowsValidUntil(newest: newest.milliseconds, at: now))
         }
         return until
     }

@@ -3,8 +3,8 @@ import StreetSenseCore
 import Synchronization
 
 /// Assembles ``Snapshot``s from the pipeline's ``SnapshotChanges`` on a thread of its own and publishes them in
-/// the ``SnapshotBox``, so the pipeline thread pauses only to build what changed: copying the sensor list that
-/// HTTP readers share, and freeing the previous one, happen here.
+/// the ``SnapshotBox``, so the pipeline thread pauses only to build what changed: copying the sensor and zone
+/// lists that HTTP readers share, and freeing the previous ones, happen here.
 ///
 /// Changes are applied in the order submitted, each once; when several wait, all are applied and only the
 /// newest snapshot is published. A submission's completion runs after the snapshot that includes it is

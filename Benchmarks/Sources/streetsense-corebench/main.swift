@@ -195,13 +195,13 @@ let warmUp = start + (smoke ? 60_000 : 600_000)
 let interval: Int64 = 250
 print("## 4b. Snapshot for HTTP readers (city-scale, \(sensors) sensors: what the pipeline thread pauses for every 250 ms)")
 print("(after each 250 ms of the trace's event time: Pipeline.snapshotChanges(), the pipeline thread's part, which")
-print("rebuilds only the sensors changed since the previous snapshot or moved by time; then SnapshotAssembly.apply, the")
-print("publisher thread's part, which copies the shared sensor list, the previous snapshot dropped as SnapshotBox drops")
+print("rebuilds only the sensors and zones changed since the previous snapshot or moved by time; then SnapshotAssembly.apply, the")
+print("publisher thread's part, which copies the shared sensor and zone lists, the previous snapshot dropped as SnapshotBox drops")
 print("it; reference: the same state rebuilt from scratch, AggregationCore.snapshot(), as the pipeline thread built every")
 print("snapshot before; wall time per snapshot after \((warmUp - start) / 60_000) minutes of warm-up)")
 print("")
 let pipeline = try city.pipeline()
-var changesTaken: [Double] = [], assembled: [Double] = [], full: [Double] = [], picturesBuilt: [Double] = []
+var changesTaken: [Double] = [], assembled: [Double] = [], full: [Double] = [], picturesBuilt: [Double] = [], zonesBuilt: [Double] = []
 var assembly = SnapshotAssembly()
 var published = assembly.apply(pipeline.snapshotChanges()), reference = pipeline.core.snapshot()
 var next = 0
@@ -232,6 +232,9 @@ while next < city.count {
     assembled.append(w2 - w1)
     full.append(w3 - w2)
     picturesBuilt.append(Double(changes.picturesBuilt))
+    zonesBuilt.append(Double(changes.zonesBuilt))
+    // Every measured snapshot, not only the last (outside the timed parts).
+    precondition(published.sensors == reference.sensors && published.zones == reference.zones, "the refreshed snapshot must equal a full rebuild")
 }
 precondition(published.sensors == reference.sensors && published.zones == reference.zones, "the refreshed snapshot must equal a full rebuild")
 func quantile(_ values: [Double], _ q: Double) -> Double {
@@ -241,7 +244,7 @@ func quantile(_ values: [Double], _ q: Double) -> Double {
 func ms(_ seconds: Double) -> String { String(format: "%.3f ms", seconds * 1000) }
 print("| part | p50 | p99 | max |")
 print("|---|---:|---:|---:|")
-print("| pipeline thread: snapshotChanges (\(String(format: "%.0f", median(picturesBuilt))) of \(published.sensors.count) pictures rebuilt at p50) | \(ms(quantile(changesTaken, 0.5))) | \(ms(quantile(changesTaken, 0.99))) | \(ms(changesTaken.max() ?? .nan)) |")
+print("| pipeline thread: snapshotChanges (\(String(format: "%.0f", median(picturesBuilt))) of \(published.sensors.count) pictures, \(String(format: "%.0f", median(zonesBuilt))) of \(published.zones.count) zones rebuilt at p50) | \(ms(quantile(changesTaken, 0.5))) | \(ms(quantile(changesTaken, 0.99))) | \(ms(changesTaken.max() ?? .nan)) |")
 print("| publisher thread: SnapshotAssembly.apply | \(ms(quantile(assembled, 0.5))) | \(ms(quantile(assembled, 0.99))) | \(ms(assembled.max() ?? .nan)) |")
 print("| reference: full rebuild on the pipeline thread | \(ms(quantile(full, 0.5))) | \(ms(quantile(full, 0.99))) | \(ms(full.max() ?? .nan)) |")
 print("")
