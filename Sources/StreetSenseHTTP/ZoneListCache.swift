@@ -5,9 +5,11 @@ import Synchronization
 /// The encoded pages of `GET /api/v1/zones` for the newest snapshot, so that requests between two snapshot
 /// publications share one encoding per page instead of re-encoding its zones.
 ///
-/// Pages are reused while the snapshot has the same `as_of` and the very same zones array storage. The cache
-/// keeps that array alive, so its storage cannot be freed and reused by a later snapshot: equal storage
-/// addresses therefore mean the same zones, never a different array that happens to live at the same place.
+/// Pages are reused while the snapshot has the same `as_of` and the very same zones and active-alerts array
+/// storage (a page shows each zone's active alerts; an acknowledgement changes only those, and a snapshot in
+/// which no zone changed shares the previous zones array). The cache keeps both arrays alive, so their storage
+/// cannot be freed and reused by a later snapshot: equal storage addresses therefore mean the same contents,
+/// never a different array that happens to live at the same place.
 /// A newer snapshot empties the cache; it holds at most ``maximumPages`` pages (then it starts over).
 final class ZoneListCache: Sendable {
     /// Which zones a page holds: `limit` zones from index `start` of the snapshot's zones.
@@ -19,7 +21,13 @@ final class ZoneListCache: Sendable {
     private struct Entries: Sendable {
         var asOf: EventTime
         var zones: [ZoneSnapshot]
+        var alerts: [ActiveAlertSummary]
         var bodies: [Page: ByteBuffer]
+
+        func describes(_ snapshot: Snapshot) -> Bool {
+            asOf == snapshot.asOf && ZoneListCache.sameStorage(zones, snapshot.zones)
+                && ZoneListCache.sameStorage(alerts, snapshot.activeAlerts)
+        }
     }
 
     static let maximumPages = 256
@@ -28,7 +36,7 @@ final class ZoneListCache: Sendable {
     /// The encoded page of `snapshot`, from the cache when it still describes the same zones.
     func body(for snapshot: Snapshot, page: Page) -> ByteBuffer {
         if let cached = entries.withLock({ entries -> ByteBuffer? in
-            guard let entries, entries.asOf == snapshot.asOf, Self.sameStorage(entries.zones, snapshot.zones) else { return nil }
+            guard let entries, entries.describes(snapshot) else { return nil }
             return entries.bodies[page]
         }) {
             return cached
@@ -47,19 +55,17 @@ final class ZoneListCache: Sendable {
         }
         let body = ByteBuffer(bytes: json.bytes)
         entries.withLock { entries in
-            let reusable = entries.map {
-                $0.asOf == snapshot.asOf && Self.sameStorage($0.zones, zones) && $0.bodies.count < Self.maximumPages
-            } ?? false
+            let reusable = entries.map { $0.describes(snapshot) && $0.bodies.count < Self.maximumPages } ?? false
             if reusable {
                 entries?.bodies[page] = body
             } else {
-                entries = Entries(asOf: snapshot.asOf, zones: zones, bodies: [page: body])
+                entries = Entries(asOf: snapshot.asOf, zones: zones, alerts: snapshot.activeAlerts, bodies: [page: body])
             }
         }
         return body
     }
 
-    private static func sameStorage(_ a: [ZoneSnapshot], _ b: [ZoneSnapshot]) -> Bool {
+    fileprivate static func sameStorage<Element>(_ a: [Element], _ b: [Element]) -> Bool {
         a.withUnsafeBufferPointer { a in
             b.withUnsafeBufferPointer { b in a.baseAddress == b.baseAddress && a.count == b.count }
         }

@@ -130,6 +130,32 @@ import Testing
         }
     }
 
+    @Test func anAcknowledgementShowsInTheZoneListThoughNoZoneChanged() async throws {
+        @Sendable func alert(acknowledged: Bool) -> ActiveAlertSummary {
+            ActiveAlertSummary(
+                id: 7, rule: "crowd_density", subjectKind: "zone", subjectID: "esplanadi", metric: nil, severity: "major",
+                level: "high", acknowledged: acknowledged, raisedAt: at(30), updatedAt: at(30), value: 3.6, peak: 3.6)
+        }
+        let snapshot = {
+            var snapshot = Testbed.snapshot()
+            snapshot.activeAlerts = [alert(acknowledged: false)]
+            return snapshot
+        }()
+        let snapshots = PublishedSnapshots(snapshot)
+        try await withAPI(.testbed(snapshots: snapshots)) { api in
+            let before = try await api.json("/api/v1/zones")
+            #expect(before["zones"]?[1]?["active_alerts"]?[0]?["acknowledged"] == .bool(false))
+            // What the pipeline publishes after an acknowledgement: the same as_of and the same zones array
+            // (no zone changed), a new list of active alerts.
+            var acknowledged = snapshot
+            acknowledged.activeAlerts = [alert(acknowledged: true)]
+            snapshots.publish(acknowledged)
+            let after = try await api.json("/api/v1/zones")
+            #expect(after["as_of"] == before["as_of"])
+            #expect(after["zones"]?[1]?["active_alerts"]?[0]?["acknowledged"] == .bool(true))
+        }
+    }
+
     @Test func theZoneListIsEncodedOncePerSnapshot() async throws {
         let snapshots = PublishedSnapshots(Testbed.snapshot())
         try await withAPI(.testbed(snapshots: snapshots)) { api in
