@@ -143,7 +143,7 @@ public struct APIRoutes: Sendable {
         var start = 0
         if let cursor = query.string("cursor") {
             guard let after = ZoneCursor.decode(cursor) else {
-                throw ProblemDetails.invalidParameter("cursor", "is not a cursor this API returned (pass next_cursor unchanged)")
+                throw ProblemDetails.foreignCursor
             }
             guard let index = snapshot.zoneIndex[after] else {
                 throw ProblemDetails.invalidParameter("cursor", "names zone '\(after)', which is no longer configured; list again without a cursor")
@@ -198,7 +198,7 @@ public struct APIRoutes: Sendable {
         var start = sensors.startIndex
         if let cursor = query.string("cursor") {
             guard let after = SensorCursor.decode(cursor) else {
-                throw ProblemDetails.invalidParameter("cursor", "is not a cursor this API returned (pass next_cursor unchanged)")
+                throw ProblemDetails.foreignCursor
             }
             start = Self.firstIndex(in: sensors, after: after)
         }
@@ -290,7 +290,7 @@ public struct APIRoutes: Sendable {
         let cursor: Int64?
         if let text = query.string("cursor") {
             guard let value = Int64(text), value > 0, text.allSatisfy(\.isASCII) else {
-                throw ProblemDetails.invalidParameter("cursor", "is not a cursor this API returned (pass next_cursor unchanged)")
+                throw ProblemDetails.foreignCursor
             }
             cursor = value
         } else {

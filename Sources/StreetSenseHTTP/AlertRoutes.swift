@@ -113,7 +113,7 @@ extension APIRoutes {
         let cursor: AlertID?
         if let text = query.string("cursor") {
             guard let value = Int64(text), value > 0, text.allSatisfy(\.isASCII) else {
-                throw ProblemDetails.invalidParameter("cursor", "is not a cursor this API returned (pass next_cursor unchanged)")
+                throw ProblemDetails.foreignCursor
             }
             cursor = AlertID(value)
         } else {

@@ -96,6 +96,11 @@ public struct ProblemDetails: HTTPResponseError, Sendable, CustomStringConvertib
         ProblemDetails(.invalidParameter, detail: "query parameter '\(name)' \(reason)", parameter: name)
     }
 
+    /// A `cursor` query parameter that no listing of this API wrote (every listing pages the same way).
+    static var foreignCursor: ProblemDetails {
+        invalidParameter("cursor", "is not a cursor this API returned (pass next_cursor unchanged)")
+    }
+
     public static func notFound(_ detail: String) -> ProblemDetails { ProblemDetails(.notFound, detail: detail) }
 
     public var description: String { "\(status.code) \(kind.rawValue): \(detail)" }
