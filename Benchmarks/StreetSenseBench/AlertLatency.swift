@@ -149,7 +149,7 @@ struct AlertLatencyBenchmark {
             ? CommitPoller(store: service.store, period: commitPollMilliseconds, writerStatistics: { service.writerStatistics }) : nil
         poller?.start()
 
-        let loadBefore = Self.loadAverage()
+        let loadBefore = loadAverages()
         let pacing = PublisherPacing(
             rate: rate, probesPerSecond: probesPerSecond, seconds: seconds + warmUpSeconds, warmUpSeconds: warmUpSeconds,
             cameras: cameras.count, probes: probeCount, window: window)
@@ -158,7 +158,7 @@ struct AlertLatencyBenchmark {
         try await publisher.waitForAcknowledgements(timeout: .seconds(60))
         try await probePublisher.waitForAcknowledgements(timeout: .seconds(60))
         let acknowledgementLag = publishingEnded.duration(to: .now)
-        let loadAfter = Self.loadAverage()
+        let loadAfter = loadAverages()
 
         // Drain: every probe through every path (or a timeout, which the report shows as missing samples).
         let drainDeadline = ContinuousClock.now + .seconds(60)
@@ -220,12 +220,6 @@ struct AlertLatencyBenchmark {
     static func probeIndex(_ sensor: some StringProtocol) -> Int? {
         guard sensor.hasPrefix("air-") else { return nil }
         return Int(sensor.dropFirst(4))
-    }
-
-    /// The first three fields of /proc/loadavg (1, 5 and 15 minutes).
-    static func loadAverage() -> String {
-        guard let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) else { return "?" }
-        return text.split(separator: " ").prefix(3).joined(separator: " ")
     }
 }
 

@@ -46,16 +46,7 @@ struct WrkRun {
 
     /// `debian/4.1.0-3+b2 [epoll]`, from the first line `wrk -v` prints.
     static func version() -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executablePath)
-        process.arguments = ["-v"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        guard (try? process.run()) != nil else { return "not found" }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let first = String(decoding: data, as: UTF8.self).split(separator: "\n").first ?? ""
+        guard let first = firstOutputLine(of: executablePath, ["-v"]) else { return "not found" }
         return first.components(separatedBy: " Copyright").first.map { $0.replacingOccurrences(of: "wrk ", with: "") } ?? "?"
     }
 

@@ -37,16 +37,23 @@ func machineDescription() -> String {
 
 /// The first line `mosquitto -h` prints (`mosquitto version 2.0.11`).
 func mosquittoVersion() -> String {
+    guard let first = firstOutputLine(of: "/usr/sbin/mosquitto", ["-h"]) else { return "mosquitto: not found" }
+    return first.isEmpty ? "?" : first
+}
+
+/// The first line a program prints (standard output and error together; empty if it printed nothing), or nil if
+/// it cannot be started.
+func firstOutputLine(of executable: String, _ arguments: [String]) -> String? {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/sbin/mosquitto")
-    process.arguments = ["-h"]
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
     let pipe = Pipe()
     process.standardOutput = pipe
     process.standardError = pipe
-    guard (try? process.run()) != nil else { return "mosquitto: not found" }
+    guard (try? process.run()) != nil else { return nil }
     let data = pipe.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
-    return String(decoding: data, as: UTF8.self).split(separator: "\n").first.map(String.init) ?? "?"
+    return String(decoding: data, as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
 }
 
 func row(_ name: String, _ samples: LatencySamples) -> String {
