@@ -35,9 +35,13 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
-        // The pure core: vocabulary, time, ring-buffer windows, zone density, snapshots. No I/O, no C.
+        // The prefetch hint the core's batched recording uses (Swift has none): one static inline function.
+        .target(name: "CMemoryHints"),
+        // The pure core: vocabulary, time, ring-buffer windows, zone density, snapshots. No I/O, and no C but
+        // the prefetch hint.
         .target(
             name: "StreetSenseCore",
+            dependencies: ["CMemoryHints"],
             swiftSettings: swiftSettings
         ),
         // The alert engine: rule evaluation and alert lifecycles on event time. Pure: no I/O, no Foundation, no C.

@@ -99,12 +99,123 @@ private let lateness: Int64 = 120_000
         table.drainChangedMinutes { drained.append(($0.rawValue, $1, $2.count, $2.sum)) }
         let minute0 = Int32(origin / 60_000)
         #expect(drained.count == 3)
+        // Oldest minute first, and within a minute in the order its series first changed it.
         #expect(drained[0] == (0, minute0, 2, 4))
-        #expect(drained[1] == (0, minute0 + 1, 2, 6))
-        #expect(drained[2] == (1, minute0, 1, 5))
+        #expect(drained[1] == (1, minute0, 1, 5))
+        #expect(drained[2] == (0, minute0 + 1, 2, 6))
         var again = 0
         table.drainChangedMinutes { _, _, _ in again += 1 }
         #expect(again == 0)
+    }
+
+    /// The batched `record(count:…)` prefetches ahead; its outcomes, windows and drained minutes must be those of
+    /// recording the same readings one by one, including batches shorter than the prefetch distance and readings
+    /// that repeat, go back in time or hit the same series back to back.
+    @Test(arguments: [1, 2, 3])
+    func batchedRecordingMatchesOneByOne(seed: UInt64) {
+        var rng = SplitMix64(seed: seed)
+        let seriesCount = 40
+        var single = SeriesTable(), batched = SeriesTable()
+        for _ in 0..<seriesCount {
+            _ = single.addSeries()
+            _ = batched.addSeries()
+        }
+        var clock = origin
+        for batchSize in [0, 1, 3, SeriesTable.prefetchDistance, 2 * SeriesTable.prefetchDistance + 1, 500, 4_000] {
+            var readings: [(series: SeriesID, time: Int64, value: Double)] = []
+            for _ in 0..<batchSize {
+                let series = SeriesID(Int32(rng.next() % UInt64(seriesCount)))
+                let r = rng.next() % 10
+                if r < 7 {
+                    clock += Int64(rng.next() % 3_000)
+                    readings.append((series, clock, Double(rng.next() % 1_000)))
+                } else if r < 9 {
+                    readings.append((series, clock - Int64(rng.next() % 200_000), Double(rng.next() % 1_000)))
+                } else if let previous = readings.last {
+                    readings.append(previous)  // a redelivery
+                }
+            }
+            let expected = readings.map { single.record($0.series, time: $0.time, value: $0.value, lateness: lateness) }
+            var outcomes: [RecordOutcome] = []
+            batched.record(count: readings.count, lateness: lateness) { readings[$0] } outcome: { i, outcome in
+                #expect(i == outcomes.count)
+                outcomes.append(outcome)
+            }
+            #expect(outcomes == expected, "batch of \(batchSize)")
+            #expect(Set(expected).count > 1 || batchSize < 10, "the readings exercise more than one outcome")
+            for series in 0..<seriesCount {
+                let id = SeriesID(Int32(series))
+                #expect(single.windows(id, at: clock) == batched.windows(id, at: clock))
+                #expect(single.newest(id) == batched.newest(id))
+            }
+            var drainedSingle: [String] = [], drainedBatched: [String] = []
+            single.drainChangedMinutes(closedBy: clock - lateness) { drainedSingle.append("\($0.rawValue) \($1) \($2)") }
+            batched.drainChangedMinutes(closedBy: clock - lateness) { drainedBatched.append("\($0.rawValue) \($1) \($2)") }
+            #expect(drainedSingle == drainedBatched)
+        }
+    }
+
+    /// The changed-minute bits against a model: after every drain, exactly the (series, minute) pairs that took a
+    /// reading since they were last handed over, whose minute closed by the cutoff and whose slot still holds it,
+    /// are handed over, once, with the minute's totals. 300 series (the bits grow from one word per slot to
+    /// eight), late readings into minutes already handed over, and silences of over an hour (a slot reused
+    /// before its old minute was drained).
+    @Test(arguments: [11, 12, 13])
+    func drainsEveryClosedMinuteOnceAgainstAModel(seed: UInt64) {
+        struct Key: Hashable { var series: Int32; var minute: Int32 }
+        var rng = SplitMix64(seed: seed)
+        var table = SeriesTable()
+        var dirty: Set<Key> = []
+        var totals: [Key: (count: UInt32, sum: Double)] = [:]
+        var slotMinute: [Int32: [Int: Int32]] = [:]  // series → slot → newest minute it holds
+        var clock = origin
+        var handedOver = 0
+        for round in 0..<60 {
+            while table.count < min(300, 20 + round * 10) { _ = table.addSeries() }
+            for _ in 0..<400 {
+                let series = SeriesID(Int32(rng.next() % UInt64(table.count)))
+                clock += Int64(rng.next() % 500)
+                if rng.next() % 200 == 0 { clock += 3_700_000 }  // a silence longer than the coarse ring
+                let time = rng.next() % 5 == 0 ? clock - Int64(rng.next() % 110_000) : clock
+                let value = Double(rng.next() % 100)
+                guard table.record(series, time: time, value: value, lateness: lateness) == .accepted else { continue }
+                let minute = Int32(time / 60_000)
+                let key = Key(series: series.rawValue, minute: minute)
+                let slot = RingGeometry.slot(of: minute, slots: RingGeometry.coarseSlots)
+                if let held = slotMinute[series.rawValue]?[slot], held > minute { continue }  // older than its slot
+                if slotMinute[series.rawValue]?[slot] != minute { totals[key] = nil }
+                slotMinute[series.rawValue, default: [:]][slot] = minute
+                dirty.insert(key)
+                let total = totals[key] ?? (0, 0)
+                totals[key] = (total.count + 1, total.sum + value)
+            }
+            let cutoff = round == 59 ? Int64.max : clock - lateness
+            var drained: [Key] = []
+            table.drainChangedMinutes(closedBy: cutoff) { series, minute, bucket in
+                let key = Key(series: series.rawValue, minute: minute)
+                drained.append(key)
+                #expect(bucket.count == totals[key]?.count, "round \(round)")
+                #expect(bucket.sum == totals[key]?.sum)
+            }
+            let expected = dirty.filter { key in
+                (Int64(key.minute) + 1) * 60_000 <= cutoff
+                    && slotMinute[key.series]?[RingGeometry.slot(of: key.minute, slots: RingGeometry.coarseSlots)] == key.minute
+            }
+            #expect(drained.count == Set(drained).count, "handed over once")
+            #expect(Set(drained) == expected, "round \(round)")
+            // The series of one minute come in id order (minutes come slot by slot, oldest slot first; one slot
+            // can hold minutes an hour apart when no drain ran in between).
+            let byMinute = Dictionary(grouping: drained, by: \.minute)
+            #expect(byMinute.values.allSatisfy { $0.map(\.series) == $0.map(\.series).sorted() }, "series in id order")
+            handedOver += drained.count
+            // Handed over, or dropped because its slot moved on to a newer minute.
+            dirty = dirty.filter { key in
+                !expected.contains(key)
+                    && slotMinute[key.series]?[RingGeometry.slot(of: key.minute, slots: RingGeometry.coarseSlots)] == key.minute
+            }
+        }
+        #expect(dirty.isEmpty, "the final drain takes everything")
+        #expect(handedOver > 5_000)
     }
 
     @Test func memoryPerSeriesIsUnderFourKiB() {

@@ -86,8 +86,10 @@ public struct CoreRun {
                 trace.values.withUnsafeBufferPointer { values in
                     while index < count {
                         let end = Swift.min(index + Self.flushEvery, count)
-                        for i in index..<end {
-                            let outcome = table.record(SeriesID(series[i]), time: times[i] &+ offset, value: values[i], lateness: Self.lateness)
+                        let first = index
+                        table.record(count: end &- first, lateness: Self.lateness) { i in
+                            (SeriesID(series[first &+ i]), times[first &+ i] &+ offset, values[first &+ i])
+                        } outcome: { _, outcome in
                             if outcome == .accepted { accepted &+= 1 }
                         }
                         table.drainChangedMinutes(closedBy: times[end - 1] &+ offset &- Self.lateness) { _, _, bucket in

@@ -1,0 +1,12 @@
+#ifndef STREETSENSE_MEMORY_HINTS_H
+#define STREETSENSE_MEMORY_HINTS_H
+
+/// Asks the CPU to start loading the cache line holding `address` for a later write. A hint only: it never
+/// faults, has no visible effect, and compiles to one prefetch instruction (nothing where there is none).
+/// Swift has no prefetch of its own; the aggregation core uses this to overlap the cache misses of the next
+/// readings of a batch with the work on the current one.
+static inline __attribute__((always_inline)) void streetsense_prefetch_for_write(const void *address) {
+    __builtin_prefetch(address, 1, 3);
+}
+
+#endif
