@@ -85,11 +85,14 @@ test: test-deps fuzz-smoke schemathesis-venv bench-smoke bench-service-smoke ben
 	grep -E 'Test run with' .build/test-output.log | tail -1; exit 1
 
 # The in-process benchmarks live in their own package (Benchmarks/Package.swift) so that ordo-one/benchmark stays
-# out of the main build. bench-core prints the comparison table recorded in BENCHMARKS.md.
+# out of the main build. bench-core prints the comparison table recorded in BENCHMARKS.md, with malloc's
+# transparent huge pages on as the service runs them (deploy/OPERATIONS.md, "Memory"); add
+# GLIBC_TUNABLES= on the command line to measure without.
 BENCH_PACKAGE := --package-path Benchmarks
+MALLOC_TUNABLES ?= glibc.malloc.hugetlb=1
 bench-core: deps
 	$(SWIFT) build $(BENCH_PACKAGE) -c release --product streetsense-corebench
-	"$$($(SWIFT) build $(BENCH_PACKAGE) -c release --show-bin-path)/streetsense-corebench"
+	GLIBC_TUNABLES=$(MALLOC_TUNABLES) "$$($(SWIFT) build $(BENCH_PACKAGE) -c release --show-bin-path)/streetsense-corebench"
 
 # Builds the benchmark package (debug) and runs the table and the ordo-one suite once each with tiny sizes,
 # judging no timing (so neither can rot). Run directly, an ordo-one executable runs each benchmark once.

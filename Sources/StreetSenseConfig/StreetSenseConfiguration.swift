@@ -53,9 +53,22 @@ public struct StreetSenseConfiguration: Sendable {
     /// Every rule for the zone `id` and its sensors: its own `rules.zones` entry, or its type's rules (the
     /// defaults if it has none) with the zone's density levels.
     public func rules(forZone id: String) -> RuleSet {
+        rules(forZone: id, definition: zones.first(where: { $0.id == id }))
+    }
+
+    /// ``rules(forZone:)`` for every zone at once, keyed by zone id: O(zones), where asking zone by zone is
+    /// O(zones) each (10 000 zones and 100 000 sensors took seconds at start-up).
+    public func rulesByZone() -> [String: RuleSet] {
+        var byZone: [String: RuleSet] = [:]
+        byZone.reserveCapacity(zones.count)
+        for zone in zones where byZone[zone.id] == nil { byZone[zone.id] = rules(forZone: zone.id, definition: zone) }
+        return byZone
+    }
+
+    private func rules(forZone id: String, definition: ZoneDefinition?) -> RuleSet {
         if let own = rules.zones[id] { return own }
         var set = rules.rules(forZoneType: zoneTypes[id])
-        if let zone = zones.first(where: { $0.id == id }) { set.crowd.densityLevels = zone.levels }
+        if let definition { set.crowd.densityLevels = definition.levels }
         return set
     }
 

@@ -107,6 +107,10 @@ public struct AggregationCore: Sendable {
     /// `sensors`; defaults to the position).
     public init(zones: [ZoneDefinition], sensors: [SensorDefinition], refs: [Int32]? = nil, policy: EventTimePolicy = .default) {
         self.policy = policy
+        // Room for the series a registry surely needs (each zone's density, each counting sensor's count, every
+        // metric of an air station) up front: growing by doubling copied the buckets of every series so far.
+        let stations = sensors.count { $0.kind == .air }
+        series.reserveCapacity(zones.count + (sensors.count - stations) + stations * Metric.count)
         var zoneIndex: [String: Int] = [:]
         for (i, zone) in zones.enumerated() {
             zoneIndex[zone.id] = i

@@ -32,11 +32,13 @@ extension Pipeline {
         configuration: StreetSenseConfiguration, records: [SensorRecord] = [], clock: PipelineClock, logger: Logger,
         deliver: @escaping (StoreBatch) -> Void
     ) throws {
+        let rulesByZone = configuration.rulesByZone()
+        func rules(_ zone: String) -> RuleSet { rulesByZone[zone] ?? configuration.rules(forZone: zone) }
         try self.init(
             zones: configuration.zones, sensors: configuration.sensors, records: records,
             options: PipelineOptions(configuration, clock: clock),
-            zoneRules: configuration.zones.map { ZoneAlertRules(configuration.rules(forZone: $0.id)) },
-            sensorRules: configuration.sensors.map { SensorAlertRules(configuration.rules(forZone: $0.zone)) },
+            zoneRules: configuration.zones.map { ZoneAlertRules(rules($0.id)) },
+            sensorRules: configuration.sensors.map { SensorAlertRules(rules($0.zone)) },
             logger: logger, deliver: deliver)
     }
 }

@@ -66,6 +66,12 @@ import Testing
         // The type layer on its own.
         #expect(config.rules.zoneTypes["street"]?.sensorOffline.factor == 4)
         #expect(config.rules.zoneTypes["street"]?.airQuality.alertFrom == .veryPoor)
+        // All zones at once (what the pipeline asks at start-up) give what asking zone by zone gives.
+        let byZone = config.rulesByZone()
+        #expect(Set(byZone.keys) == Set(config.zones.map(\.id)))
+        #expect(byZone.count >= 2)
+        for zone in config.zones { #expect(byZone[zone.id] == config.rules(forZone: zone.id), "\(zone.id)") }
+        #expect(byZone["street"] != byZone["plaza"])
     }
 
     @Test("environment variables reach the new keys, per zone too")

@@ -36,6 +36,13 @@ func loadAverage() -> String {
     fileText("/proc/loadavg").split(separator: " ").prefix(3).joined(separator: " ")
 }
 
+/// The kernel's transparent huge page mode (the bracketed word of `enabled`), or nil where there is none.
+func transparentHugePages() -> String? {
+    let text = fileText("/sys/kernel/mm/transparent_hugepage/enabled")
+    guard let open = text.firstIndex(of: "["), let close = text[open...].firstIndex(of: "]") else { return nil }
+    return String(text[text.index(after: open)..<close])
+}
+
 func rate(_ value: Double) -> String {
     if value >= 1e6 { return String(format: "%.2f M/s", value / 1e6) }
     if value >= 1e3 { return String(format: "%.1f k/s", value / 1e3) }
@@ -52,6 +59,7 @@ func ratio(_ value: Double) -> String { value.isFinite ? String(format: "%.1f×"
 
 print("# streetsense-corebench\(smoke ? " --smoke (tiny sizes; figures mean nothing)" : "")")
 print("machine: \(machine()); load average at start: \(loadAverage())")
+print("malloc: GLIBC_TUNABLES=\(ProcessInfo.processInfo.environment["GLIBC_TUNABLES"] ?? "(unset)")\(transparentHugePages().map { "; transparent huge pages: \($0)" } ?? "")")
 print("rates are on thread CPU time; each figure is the median of \(reps) runs, ours and the reference alternating")
 print("")
 
