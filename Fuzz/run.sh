@@ -18,7 +18,8 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${FUZZ_BUILD_DIR:-$root/.build/fuzz}"
 mkdir -p "$build/artifacts" "$build/payload-fuzzer-corpus" "$build/trace-line-fuzzer-corpus"
 
-flags=(-sanitize=fuzzer,address -parse-as-library -O -g -swift-version 6)
+# StreetSenseCore imports the prefetch hint's C module (a header only: nothing to link).
+flags=(-sanitize=fuzzer,address -parse-as-library -O -g -swift-version 6 -I "$root/Sources/CMemoryHints/include")
 linker=()
 if command -v ld.lld >/dev/null 2>&1 || [ -x "$(dirname "$(command -v swiftc)")/ld.lld" ]; then
     linker=(-use-ld=lld)  # gold prints a warning per ASan helper symbol
