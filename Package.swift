@@ -44,10 +44,11 @@ let package = Package(
             dependencies: ["CMemoryHints"],
             swiftSettings: swiftSettings
         ),
-        // The alert engine: rule evaluation and alert lifecycles on event time. Pure: no I/O, no Foundation, no C.
+        // The alert engine: rule evaluation and alert lifecycles on event time. Pure: no I/O, no Foundation, and no
+        // C but the prefetch hint.
         .target(
             name: "StreetSenseAlerts",
-            dependencies: ["StreetSenseCore"],
+            dependencies: ["StreetSenseCore", "CMemoryHints"],
             swiftSettings: swiftSettings
         ),
         // Payload decoders (native JSON, SenML): bytes in, readings or a named reject out. No I/O.

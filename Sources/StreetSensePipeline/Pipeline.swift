@@ -195,7 +195,8 @@ public final class Pipeline {
                 alerts.sensorRejectedValues(handle, reason: reject.reason, at: output.time ?? arrival, into: &alertEvents)
             }
         }
-        // Aggregate.
+        // Aggregate. The alert state this message will need loads meanwhile.
+        if let handle = handle(of: sensor), let first = output.readings.first { alerts.prefetch(handle, metric: first.metric) }
         dispositions.removeAll(keepingCapacity: true)
         core.apply(sensor: sensor, readings: output.readings, arrival: arrival, dispositions: &dispositions)
         let ref = core.ref(of: sensor)
