@@ -131,8 +131,8 @@ public struct SeriesTable: Sendable {
     }
 
     /// How many readings ahead ``record(count:lateness:reading:outcome:)`` starts loading a reading's buckets;
-    /// its header is asked for twice as far ahead. Measured (`streetsense-corebench --only core`): 8 overlaps
-    /// enough misses at 10 000–1 000 000 series without evicting what the current reading needs.
+    /// its header is asked for twice as far ahead. Measured (`streetsense-corebench --only core`, 1 000–100 000
+    /// series): 8, 16 and 32 were within the noise of each other.
     public static let prefetchDistance = 8
 
     /// Records `count` readings in order, with exactly the outcomes of calling
@@ -169,8 +169,8 @@ public struct SeriesTable: Sendable {
         }
     }
 
-    /// Runs `body` with the table's storage as unchecked pointers (taken once, so a batch pays for one uniqueness
-    /// check per array instead of several per reading) and the changed-minute queue.
+    /// Runs `body` with the table's storage, the changed-minute bits included, as unchecked pointers (taken once,
+    /// so a batch pays for one uniqueness check per array instead of several per reading).
     @inlinable @inline(__always)
     mutating func withRows<R>(_ body: (SeriesRows) -> R) -> R {
         let wordsPerSlot = wordsPerSlot
@@ -244,11 +244,8 @@ public struct SeriesTable: Sendable {
     /// minute (one bit per series each: 16 KB at 1 000 000 series), never the minutes still open, and allocates
     /// nothing.
     public mutating func drainChangedMinutes(closedBy cutoff: Int64 = .max, _ body: (SeriesID, Int32, TimeBucket) -> Void) {
-        let seriesCount = header.count
         withRows { rows in
-            while let slot = rows.changed.oldestSlot(closedBy: cutoff) {
-                rows.drain(slot: slot, seriesCount: seriesCount, closedBy: cutoff, body)
-            }
+            while let slot = rows.changed.oldestSlot(closedBy: cutoff) { rows.drain(slot: slot, closedBy: cutoff, body) }
         }
     }
 }
@@ -333,17 +330,34 @@ struct SeriesRows {
         recent.baseAddress![s &* SeriesTable.recentCapacity &+ cursor] = UInt32(truncatingIfNeeded: time)
         h.pointee.recentCursor = UInt8(truncatingIfNeeded: cursor &+ 1 == SeriesTable.recentCapacity ? 0 : cursor &+ 1)
 
-        let rings = buckets.baseAddress! + s &* SeriesTable.bucketsPerSeries
-        let fineEpoch = RingGeometry.epoch(of: time, width: RingGeometry.fineWidth)
-        rings[RingGeometry.slot(of: fineEpoch, slots: RingGeometry.fineSlots)].addIfNotOlder(value, epoch: fineEpoch)
-        let coarseEpoch = RingGeometry.epoch(of: time, width: RingGeometry.coarseWidth)
-        let coarseSlot = RingGeometry.slot(of: coarseEpoch, slots: RingGeometry.coarseSlots)
-        let coarse = rings + (RingGeometry.fineSlots &+ coarseSlot)
-        if coarse.pointee.addIfNotOlder(value, epoch: coarseEpoch) {
+        let place = Self.place(of: time)
+        fineBucket(s, slot: place.fineSlot).pointee.addIfNotOlder(value, epoch: place.fineEpoch)
+        if coarseBucket(s, slot: place.coarseSlot).pointee.addIfNotOlder(value, epoch: place.coarseEpoch) {
             // A slot reused for a newer minute before the old one was drained hands over only the newer one.
-            changed.mark(s, slot: coarseSlot, minute: coarseEpoch)
+            changed.mark(s, slot: place.coarseSlot, minute: place.coarseEpoch)
         }
         return .accepted
+    }
+
+    /// Where a reading at `time` (ms) falls in the two rings: each ring's epoch and slot.
+    @inlinable @inline(__always)
+    static func place(of time: Int64) -> (fineEpoch: Int32, fineSlot: Int, coarseEpoch: Int32, coarseSlot: Int) {
+        let fineEpoch = RingGeometry.epoch(of: time, width: RingGeometry.fineWidth)
+        let coarseEpoch = RingGeometry.epoch(of: time, width: RingGeometry.coarseWidth)
+        return (fineEpoch, RingGeometry.slot(of: fineEpoch, slots: RingGeometry.fineSlots),
+                coarseEpoch, RingGeometry.slot(of: coarseEpoch, slots: RingGeometry.coarseSlots))
+    }
+
+    /// Series `s`'s bucket in slot `slot` of its fine ring.
+    @inlinable @inline(__always)
+    func fineBucket(_ s: Int, slot: Int) -> UnsafeMutablePointer<TimeBucket> {
+        buckets.baseAddress! + (s &* SeriesTable.bucketsPerSeries &+ slot)
+    }
+
+    /// Series `s`'s bucket in slot `slot` of its coarse ring (the rings are contiguous, fine first).
+    @inlinable @inline(__always)
+    func coarseBucket(_ s: Int, slot: Int) -> UnsafeMutablePointer<TimeBucket> {
+        buckets.baseAddress! + (s &* SeriesTable.bucketsPerSeries &+ RingGeometry.fineSlots &+ slot)
     }
 
     @inlinable
@@ -366,9 +380,9 @@ struct SeriesRows {
 
     /// Hands over the marked buckets of one coarse slot whose minute ended at or before `cutoff`, clearing their
     /// bits; a bucket already holding a later, open minute stays marked. Leaves the slot's range exact.
-    func drain(slot: Int, seriesCount: Int, closedBy cutoff: Int64, _ body: (SeriesID, Int32, TimeBucket) -> Void) {
+    func drain(slot: Int, closedBy cutoff: Int64, _ body: (SeriesID, Int32, TimeBucket) -> Void) {
         let words = changed.bits.baseAddress! + slot * changed.wordsPerSlot
-        let wordCount = (seriesCount + 63) / 64
+        let wordCount = (header.count + 63) / 64
         var oldest = Int32.max, newest = Int32.min
         /// Starts loading the buckets of one word's marked series (one word ahead of the one handed over).
         func prefetch(_ w: Int) {
@@ -376,7 +390,7 @@ struct SeriesRows {
             var bits = words[w]
             while bits != 0 {
                 let s = w &* 64 &+ bits.trailingZeroBitCount
-                streetsense_prefetch_for_write(buckets.baseAddress! + (s &* SeriesTable.bucketsPerSeries &+ RingGeometry.fineSlots &+ slot))
+                streetsense_prefetch_for_write(coarseBucket(s, slot: slot))
                 bits &= bits &- 1
             }
         }
@@ -389,7 +403,7 @@ struct SeriesRows {
                 let bit = bits & (0 &- bits)
                 bits &= bits &- 1
                 let s = w &* 64 &+ bit.trailingZeroBitCount
-                let bucket = buckets[s &* SeriesTable.bucketsPerSeries &+ RingGeometry.fineSlots &+ slot]
+                let bucket = coarseBucket(s, slot: slot).pointee
                 if (Int64(bucket.epoch) + 1) * RingGeometry.coarseWidth > cutoff {
                     kept |= bit
                     oldest = Swift.min(oldest, bucket.epoch)
@@ -412,11 +426,9 @@ struct SeriesRows {
         guard UInt(bitPattern: s) < UInt(bitPattern: header.count) else { return }
         let cursor = Int(header[s].recentCursor)
         streetsense_prefetch_for_write(recent.baseAddress! + (s &* SeriesTable.recentCapacity &+ cursor))
-        let rings = buckets.baseAddress! + s &* SeriesTable.bucketsPerSeries
-        let fine = RingGeometry.slot(of: RingGeometry.epoch(of: time, width: RingGeometry.fineWidth), slots: RingGeometry.fineSlots)
-        let coarse = RingGeometry.slot(of: RingGeometry.epoch(of: time, width: RingGeometry.coarseWidth), slots: RingGeometry.coarseSlots)
-        streetsense_prefetch_for_write(rings + fine)
-        streetsense_prefetch_for_write(rings + (RingGeometry.fineSlots &+ coarse))
+        let place = Self.place(of: time)
+        streetsense_prefetch_for_write(fineBucket(s, slot: place.fineSlot))
+        streetsense_prefetch_for_write(coarseBucket(s, slot: place.coarseSlot))
     }
 }
 
