@@ -105,6 +105,7 @@ let package = Package(
                 "StreetSenseConfig",
                 "StreetSenseStore",
                 "StreetSenseAlerts",
+                "CMemoryHints",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "DequeModule", package: "swift-collections"),
             ],

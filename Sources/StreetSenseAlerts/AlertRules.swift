@@ -124,11 +124,16 @@ public struct OfflineAlertRule: Hashable, Sendable {
 
     /// The silence (ms) after which a sensor with this median interval (ms; nil: none seen yet) is offline.
     public func limit(medianInterval: Int64?) -> Int64 {
-        let interval = medianInterval ?? assumedInterval.wholeMilliseconds
+        limit(medianInterval: medianInterval, assumedInterval: assumedInterval.wholeMilliseconds, minimum: minimum.wholeMilliseconds)
+    }
+
+    /// ``limit(medianInterval:)`` with `assumedInterval` and `minimum` already in milliseconds.
+    func limit(medianInterval: Int64?, assumedInterval: Int64, minimum: Int64) -> Int64 {
+        let interval = medianInterval ?? assumedInterval
         let scaled = factor * Double(interval)
         // Clamp before converting: a huge or NaN product must not trap.
         let limit: Int64 = scaled.isNaN ? 0 : scaled >= 9.0e18 ? 9_000_000_000_000_000_000 : scaled <= 0 ? 0 : Int64(scaled)
-        return Swift.max(minimum.wholeMilliseconds, limit)
+        return Swift.max(minimum, limit)
     }
 }
 

@@ -1,3 +1,5 @@
+import CMemoryHints
+
 /// A dense sensor number inside one ``AggregationCore``: registered sensors first, in configuration order,
 /// then unregistered ones in the order they were first heard.
 public struct SensorIndex: Hashable, Sendable, Comparable {
@@ -102,6 +104,10 @@ public struct AggregationCore: Sendable {
     /// (each zone's counterpart is in its ``ZoneState``).
     var pictures = SensorPictures()
     var changedSensors: [Int32] = []
+    /// What the density estimate reads of each sensor that estimates people in a zone, zone by zone (each
+    /// zone's run in its `sensors` order, ``ZoneState/members``), kept current as readings arrive: sampling every
+    /// zone at every instant then reads one contiguous array instead of each sensor's state and series.
+    var zoneMembers: [ZoneMember] = []
 
     /// Creates a core for a registry. `refs` gives each sensor its stable store reference (same order as
     /// `sensors`; defaults to the position).
@@ -125,6 +131,17 @@ public struct AggregationCore: Sendable {
                 self.zones[zone].sensors.append(index)
                 self.zones[zone].sensorAddresses.append(definition.address)
             }
+        }
+        for z in self.zones.indices {
+            let start = zoneMembers.count
+            for sensor in self.zones[z].sensors {
+                let s = Int(sensor.rawValue)
+                guard let kind = self.sensors[s].kind, kind.estimatesPeople else { continue }
+                self.sensors[s].member = Int32(zoneMembers.count)
+                zoneMembers.append(ZoneMember(
+                    staleAfter: self.sensors[s].staleAfterMilliseconds, coveredM2: self.sensors[s].coveredM2 ?? self.zones[z].definition.areaM2))
+            }
+            self.zones[z].members = start..<zoneMembers.count
         }
     }
 
@@ -153,6 +170,31 @@ public struct AggregationCore: Sendable {
 
     /// The kind of a registered sensor (nil when unregistered).
     public func kind(of sensor: SensorIndex) -> SensorKind? { sensors[Int(sensor.rawValue)].kind }
+
+    /// Starts loading what applying a message of `sensor` reads first: its state, its series ids and its zone
+    /// member. A hint only: no visible effect. Ask for it a few messages ahead, then ``prefetchSeries(of:)``.
+    public func prefetchSensor(_ sensor: SensorIndex) {
+        let s = Int(sensor.rawValue)
+        guard s >= 0, s < sensors.count else { return }
+        sensors.withUnsafeBufferPointer { sensors in
+            let state = UnsafeRawPointer(sensors.baseAddress! + s)
+            for offset in stride(from: 0, to: MemoryLayout<SensorState>.stride, by: 64) { streetsense_prefetch_for_write(state + offset) }
+        }
+        sensorSeries.withUnsafeBufferPointer { streetsense_prefetch_for_write($0.baseAddress! + s &* Metric.count) }
+    }
+
+    /// Starts loading the series of `sensor`: each one's header, and its buckets for a reading at "now". Reads the
+    /// sensor's series ids (ask for them with ``prefetchSensor(_:)`` first) and its zone member. A hint only.
+    public func prefetchSeries(of sensor: SensorIndex) {
+        let s = Int(sensor.rawValue)
+        guard s >= 0, s < sensors.count else { return }
+        let member = Int(sensors[s].member)
+        if member >= 0 { zoneMembers.withUnsafeBufferPointer { streetsense_prefetch_for_write($0.baseAddress! + member) } }
+        for m in 0..<Metric.count {
+            let id = sensorSeries[s &* Metric.count &+ m]
+            if id >= 0 { series.prefetch(SeriesID(id), time: nowMilliseconds) }
+        }
+    }
 
     private mutating func addSensor(address: SensorAddress, definition: SensorDefinition?, zone: Int?, ref: Int32) -> SensorIndex {
         let index = SensorIndex(Int32(sensors.count))
@@ -222,6 +264,7 @@ public struct AggregationCore: Sendable {
             if time.milliseconds > nowMilliseconds { sampleZones(before: time.milliseconds) }
             let id = seriesID(sensor: s, metric: reading.metric)
             let outcome = series.record(id, time: time.milliseconds, value: reading.value, lateness: policy.allowedLateness.wholeMilliseconds)
+            if sensors[s].member >= 0 { refreshZoneMember(s) }
             switch outcome {
             case .accepted:
                 totals.accepted += 1
@@ -244,6 +287,7 @@ public struct AggregationCore: Sendable {
         }
         if flowChanged, !restoring {
             sensors[s].flowOccupancy = Swift.max(0, sensors[s].flowOccupancy + flowNet)
+            if sensors[s].member >= 0 { refreshZoneMember(s) }
         }
     }
 
@@ -332,23 +376,34 @@ public struct AggregationCore: Sendable {
         var updatedAt: Int64 = .min
     }
 
-    /// The zone's density at `instant`: Σ people ÷ Σ covered area over its sensors that are fresh at `instant`.
+    /// Copies a zone member's ``peopleEstimate(_:)`` into ``zoneMembers`` (after anything it reads changed).
+    @inline(__always)
+    private mutating func refreshZoneMember(_ s: Int) {
+        let m = Int(sensors[s].member)
+        if let (people, newest) = peopleEstimate(s) {
+            zoneMembers[m].people = people
+            zoneMembers[m].newest = newest
+        } else {
+            zoneMembers[m].newest = .min
+        }
+    }
+
+    /// The zone's density at `instant`: Σ people ÷ Σ covered area over its sensors that are fresh at `instant`
+    /// (each sensor's ``peopleEstimate(_:)``, through ``zoneMembers``).
     func zoneEstimate(_ z: Int, at instant: Int64) -> ZoneEstimate {
         var estimate = ZoneEstimate()
         var people = 0.0
-        let zoneArea = zones[z].definition.areaM2
-        for sensor in zones[z].sensors {
-            let s = Int(sensor.rawValue)
-            guard let kind = sensors[s].kind, kind.estimatesPeople else { continue }
-            guard let (p, newest) = peopleEstimate(s) else { continue }
-            if instant - newest > sensors[s].staleAfterMilliseconds {
+        for m in zones[z].members {
+            let member = zoneMembers[m]
+            guard member.newest != .min else { continue }
+            if instant - member.newest > member.staleAfter {
                 estimate.stale += 1
                 continue
             }
             estimate.used += 1
-            people += p
-            estimate.coveredM2 += sensors[s].coveredM2 ?? zoneArea
-            estimate.updatedAt = Swift.max(estimate.updatedAt, newest)
+            people += member.people
+            estimate.coveredM2 += member.coveredM2
+            estimate.updatedAt = Swift.max(estimate.updatedAt, member.newest)
         }
         if estimate.used > 0, estimate.coveredM2 > 0 {
             estimate.density = people / estimate.coveredM2
@@ -473,8 +528,10 @@ public struct AggregationCore: Sendable {
 
     /// Restores a flow sensor's running occupancy (after a restart, from the store).
     public mutating func restoreFlowOccupancy(_ sensor: SensorIndex, _ occupancy: Double) {
-        sensors[Int(sensor.rawValue)].flowOccupancy = Swift.max(0, occupancy)
-        notePictureChange(Int(sensor.rawValue))
+        let s = Int(sensor.rawValue)
+        sensors[s].flowOccupancy = Swift.max(0, occupancy)
+        if sensors[s].member >= 0 { refreshZoneMember(s) }
+        notePictureChange(s)
     }
 
     /// A flow sensor's running occupancy.
@@ -495,6 +552,9 @@ struct SensorState: Sendable {
     /// Whether input changed the sensor since the last ``AggregationCore/snapshotChanges()`` (it is then
     /// in ``AggregationCore/changedSensors``).
     var pictureChanged = false
+    /// The sensor's entry in ``AggregationCore/zoneMembers``, −1 if it has none (not in a zone, or its kind
+    /// does not estimate people).
+    var member: Int32 = -1
     /// The numbers of `definition` the zone estimate reads at every sample instant, unboxed (nil kind:
     /// unregistered).
     let kind: SensorKind?
@@ -522,6 +582,8 @@ struct ZoneState: Sendable {
     /// The addresses of `sensors`, as every snapshot lists them (sensors join a zone only at initialisation).
     var sensorAddresses: [SensorAddress] = []
     var samples = ZoneSampleRing(capacity: AggregationCore.percentileSamples)
+    /// The zone's run of ``AggregationCore/zoneMembers``.
+    var members: Range<Int> = 0..<0
     /// Whether input to one of `sensors` or a new density sample may have changed the zone's snapshot since the
     /// last ``AggregationCore/snapshotChanges()`` rebuilt it.
     var snapshotChanged = true
@@ -533,6 +595,17 @@ struct ZoneState: Sendable {
         self.definition = definition
         self.densitySeries = densitySeries
     }
+}
+
+/// What the zone density estimate needs of one sensor (``AggregationCore/zoneMembers``).
+struct ZoneMember: Sendable {
+    /// The sensor's ``AggregationCore/peopleEstimate(_:)``: people, and the event time (ms) of its newest
+    /// reading; `newest` is `Int64.min` while it has none.
+    var people = 0.0
+    var newest = Int64.min
+    /// The sensor's `stale_after` (ms) and the area it covers (its own, or its zone's).
+    let staleAfter: Int64
+    let coveredM2: Double
 }
 
 /// The most recent density samples of a zone (15 minutes at the sample interval), for exact percentiles.
@@ -555,14 +628,20 @@ struct ZoneSampleRing: Sendable {
     /// Appends a sample newer than every one held, replacing the oldest when full. O(capacity), no allocation.
     mutating func append(instant: Int64, value: Double) {
         var consistent = true
+        var replaced = false
         if instants[next] != .min {
             let old = values[next]
             let i = lowerBound(of: old)
-            if i < sorted.count, sorted[i] == old { sorted.remove(at: i) } else { consistent = false }
+            if i < sorted.count, sorted[i] == old {
+                if value.isNaN { sorted.remove(at: i) } else { replace(at: i, with: value); replaced = true }
+            } else {
+                consistent = false
+            }
         }
         instants[next] = instant
         values[next] = value
         next = next + 1 == instants.count ? 0 : next + 1
+        if replaced { return }
         if consistent {
             sorted.insert(value, at: lowerBound(of: value))
         } else {
@@ -571,14 +650,51 @@ struct ZoneSampleRing: Sendable {
         }
     }
 
-    /// The first position in `sorted` whose value is not below `value`.
-    private func lowerBound(of value: Double) -> Int {
-        var low = 0, high = sorted.count
-        while low < high {
-            let mid = (low + high) / 2
-            if sorted[mid] < value { low = mid + 1 } else { high = mid }
+    /// Replaces `sorted[i]` by `value` and keeps `sorted` ascending, moving only the values between the two
+    /// positions (a removal and an insertion each moved half the array on average).
+    private mutating func replace(at i: Int, with value: Double) {
+        let j = lowerBound(of: value)
+        sorted.withUnsafeMutableBufferPointer { sorted in
+            if j <= i {
+                // sorted[j..<i] are ≥ value: one place up, value at j.
+                var k = i
+                while k > j {
+                    sorted[k] = sorted[k - 1]
+                    k -= 1
+                }
+                sorted[j] = value
+            } else {
+                // sorted[i+1..<j] are < value: one place down, value just before j.
+                for k in i..<(j - 1) { sorted[k] = sorted[k + 1] }
+                sorted[j - 1] = value
+            }
         }
-        return low
+    }
+
+    /// The first position in `sorted` whose value is not below `value`: how many are below it. Counted, not
+    /// searched: every zone runs two of these at every sample instant on a `sorted` long out of the caches, and a
+    /// binary search waits on one miss after another and mispredicts its unpredictable comparisons, while the
+    /// count streams through the array with vector compares.
+    private func lowerBound(of value: Double) -> Int {
+        sorted.withUnsafeBufferPointer { sorted in
+            guard let base = sorted.baseAddress else { return 0 }
+            let n = sorted.count
+            let target = SIMD4<Double>(repeating: value)
+            var lanes = SIMD4<Int64>()
+            var i = 0
+            while i &+ 4 <= n {
+                let four = UnsafeRawPointer(base + i).loadUnaligned(as: SIMD4<Double>.self)
+                // A true lane of the mask is −1.
+                lanes &-= unsafeBitCast(four .< target, to: SIMD4<Int64>.self)
+                i &+= 4
+            }
+            var below = Int(lanes.wrappedSum())
+            while i < n {
+                if base[i] < value { below &+= 1 }
+                i &+= 1
+            }
+            return below
+        }
     }
 
     /// How many slots are written, and the slot of the oldest sample.

@@ -189,6 +189,20 @@ public struct SeriesTable: Sendable {
         }
     }
 
+    /// Starts loading the header of a series and the buckets a reading at `time` (ms) falls in. A hint only: no
+    /// visible effect, never faults.
+    public func prefetch(_ series: SeriesID, time: Int64) {
+        let s = Int(series.rawValue)
+        guard s >= 0, s < header.count else { return }
+        header.withUnsafeBufferPointer { streetsense_prefetch_for_write($0.baseAddress! + s) }
+        let place = SeriesRows.place(of: time)
+        buckets.withUnsafeBufferPointer { buckets in
+            let row = buckets.baseAddress! + s &* Self.bucketsPerSeries
+            streetsense_prefetch_for_write(row + place.fineSlot)
+            streetsense_prefetch_for_write(row + RingGeometry.fineSlots + place.coarseSlot)
+        }
+    }
+
     /// The four window summaries of a series at time `now` (ms), indexed by ``WindowLength/rawValue``.
     ///
     /// A window of length w at T holds the buckets from the one containing T back to w / width − 1 before it.
@@ -203,15 +217,26 @@ public struct SeriesTable: Sendable {
         let s = Int(series.rawValue)
         var fineShort = WindowAccumulator(), fineLong = WindowAccumulator()
         let fineNow = RingGeometry.epoch(of: now, width: RingGeometry.fineWidth)
-        for slot in 0..<RingGeometry.fineSlots {
-            let b = buckets[s * Self.bucketsPerSeries + slot]
-            let age = Int64(fineNow) - Int64(b.epoch)
-            guard b.count > 0, age >= 0, age < Int64(RingGeometry.fineSlots) else { continue }
-            let x = -Double(age) * Double(RingGeometry.fineWidth) / 60_000
-            fineLong.add(b, x: x)
-            if age < 6 { fineShort.add(b, x: x) }
+        // Every zone at every sample instant comes here: each bucket's x and mean are worked out once for both
+        // windows (the same operations on the same operands as before, so the same results, with a third of
+        // the divisions).
+        Self.fineAgeMinutes.withUnsafeBufferPointer { ageMinutes in
+            for slot in 0..<RingGeometry.fineSlots {
+                let b = buckets[s * Self.bucketsPerSeries + slot]
+                let age = Int64(fineNow) - Int64(b.epoch)
+                guard b.count > 0, age >= 0, age < Int64(RingGeometry.fineSlots) else { continue }
+                let x = ageMinutes[Int(age)]
+                let y = b.sum / Double(b.count)
+                fineLong.add(b, x: x, y: y)
+                if age < 6 { fineShort.add(b, x: x, y: y) }
+            }
         }
         return (fineShort.summary, fineLong.summary)
+    }
+
+    /// Minus a fine bucket's age in minutes, by age in buckets: the regression's x.
+    static let fineAgeMinutes: [Double] = (0..<RingGeometry.fineSlots).map { age in
+        -Double(age) * Double(RingGeometry.fineWidth) / 60_000
     }
 
     /// The 15-minute and 1-hour windows of a series at `now` (ms), without allocating.
@@ -224,8 +249,9 @@ public struct SeriesTable: Sendable {
             let age = Int64(coarseNow) - Int64(b.epoch)
             guard b.count > 0, age >= 0, age < Int64(RingGeometry.coarseSlots) else { continue }
             let x = -Double(age)
-            coarseLong.add(b, x: x)
-            if age < 15 { coarseShort.add(b, x: x) }
+            let y = b.sum / Double(b.count)
+            coarseLong.add(b, x: x, y: y)
+            if age < 15 { coarseShort.add(b, x: x, y: y) }
         }
         return (coarseShort.summary, coarseLong.summary)
     }
@@ -463,12 +489,14 @@ struct WindowAccumulator {
     var sw = 0.0, swx = 0.0, swy = 0.0, swxx = 0.0, swxy = 0.0
     var buckets = 0
 
-    mutating func add(_ b: TimeBucket, x: Double) {
+    /// Adds a bucket at x (minutes, ≤ 0) whose mean is `y` (`b.sum / Double(b.count)`).
+    @inline(__always)
+    mutating func add(_ b: TimeBucket, x: Double, y: Double) {
         count += Int(b.count)
         sum += b.sum
         if b.min < min { min = b.min }
         if b.max > max { max = b.max }
-        let w = Double(b.count), y = b.sum / w
+        let w = Double(b.count)
         sw += w; swx += w * x; swy += w * y; swxx += w * x * x; swxy += w * x * y
         buckets += 1
     }

@@ -41,27 +41,32 @@ public struct PipelineOptions: Sendable {
 /// Not thread safe by design: exactly one thread calls it (``PipelineRunner`` live, the replay loop offline).
 /// Nothing here waits for HTTP; it waits for the store only through the bounded `deliver` hand-off.
 public final class Pipeline {
-    public private(set) var core: AggregationCore
+    @exclusivity(unchecked) public private(set) var core: AggregationCore
     public let options: PipelineOptions
-    private var routes = TopicRoutes()
+    @exclusivity(unchecked) private var routes = TopicRoutes()
     private let topics: ReadingTopic
     private let decoder: PayloadDecoder
-    private var output = DecodeOutput()
-    private var dispositions: [ReadingDisposition] = []
-    private var pending = StoreBatch()
-    private var pendingSince: ContinuousClock.Instant?
+    @exclusivity(unchecked) private var output = DecodeOutput()
+    @exclusivity(unchecked) private var dispositions: [ReadingDisposition] = []
+    @exclusivity(unchecked) private var pending = StoreBatch()
+    @exclusivity(unchecked) private var pendingSince: ContinuousClock.Instant?
     private var nextRef: Int32
     private var rejectLog = RejectLogLimiter(interval: .seconds(60))
     private let logger: Logger
     /// Hands a full store batch to the writer (blocking when the writer is behind).
     private let deliver: (StoreBatch) -> Void
-    private var flowChanged: Set<SensorIndex> = []
+    @exclusivity(unchecked) private var flowChanged: Set<SensorIndex> = []
     /// The alert engine, evaluated on this thread at every zone sample instant and for every reading.
-    public private(set) var alerts: AlertEngine
-    private var zoneHandles: [AlertEngine.ZoneHandle] = []
+    @exclusivity(unchecked) public private(set) var alerts: AlertEngine
+    @exclusivity(unchecked) private var zoneHandles: [AlertEngine.ZoneHandle] = []
     /// Indexed by ``SensorIndex``; nil for unregistered sensors (they raise no alerts).
-    private var sensorHandles: [AlertEngine.SensorHandle?] = []
-    private var alertEvents: [AlertEvent] = []
+    @exclusivity(unchecked) private var sensorHandles: [AlertEngine.SensorHandle?] = []
+    @exclusivity(unchecked) private var alertEvents: [AlertEvent] = []
+    /// Per entry of the batch being processed: its sensor's raw index when its route was known beforehand, else −1.
+    @exclusivity(unchecked) private var ahead: [Int32] = []
+    /// Per entry of the batch being processed: its route key's hash and its range in the batch's bytes (empty
+    /// for a topic that does not parse).
+    @exclusivity(unchecked) private var keys: [(hash: UInt64, range: Range<Int>)] = []
     /// Where alert events go live (SSE, MQTT, webhooks) right after the evaluation that produced them, before
     /// they are stored. Set it before ``restore(readings:sensorsByRef:flowStates:activeAlerts:lastAlertEventID:)``.
     public var feed: AlertFeed?
@@ -71,7 +76,7 @@ public final class Pipeline {
     /// The assembly behind ``snapshot()``.
     private var snapshotAssembly = SnapshotAssembly()
     /// Running pollutant means of the registered air stations, for the `air_quality` rule.
-    private var airQuality: AirQualityFeed
+    @exclusivity(unchecked) private var airQuality: AirQualityFeed
     /// Called with a message's newest reading time just before its readings are applied, when that time is
     /// ahead of the pipeline's "now" (the newest event time so far). An offline timeline takes its points here:
     /// after every reading with t ≤ a point and before any later one. Messages rejected whole, late and
@@ -127,41 +132,106 @@ public final class Pipeline {
         pending.reserve(options.storeBatchRows)
     }
 
-    /// Processes every message of a batch in order.
+    /// How many messages ahead ``process(_:)`` asks for a message's series and alert state; its sensor state
+    /// and its route are asked for twice as far ahead.
+    static let prefetchDistance = 8
+
+    /// Processes every message of a batch in order, exactly as one ``process(topic:payload:payloadSize:arrival:)``
+    /// call each, but with their cache misses overlapped: every known sensor is routed first, and while a
+    /// message is processed the state of the messages a few places behind it is already loading (at 10 000
+    /// sensors each message otherwise waits on a miss for its route, its sensor, its series and its alert state).
     public func process(_ batch: MessageBatch) {
         batch.bytes.withUnsafeBufferPointer { buffer in
             let span = buffer.span
-            for entry in batch.entries {
+            let entries = batch.entries
+            routeKnownSensors(entries, span)
+            let d = Self.prefetchDistance
+            for i in 0..<Swift.min(entries.count, 2 &* d) { prefetchSensor(ahead[i]) }
+            for i in 0..<Swift.min(entries.count, d) { prefetchSeries(ahead[i]) }
+            for (i, entry) in entries.enumerated() {
+                if i &+ 2 &* d < entries.count { prefetchSensor(ahead[i &+ 2 &* d]) }
+                if i &+ d < entries.count { prefetchSeries(ahead[i &+ d]) }
+                let known = ahead[i]
                 process(
                     topic: span.extracting(entry.topicStart..<(entry.topicStart + entry.topicCount)),
                     payload: span.extracting(entry.payloadStart..<(entry.payloadStart + entry.payloadCount)),
-                    payloadSize: entry.payloadSize, arrival: entry.arrival
+                    payloadSize: entry.payloadSize, arrival: entry.arrival, known: known >= 0 ? SensorIndex(known) : nil
                 )
             }
         }
     }
 
+    /// Fills ``ahead`` with each entry's sensor if its topic is valid and already routed, else −1 (those go the
+    /// whole way in ``process(topic:payload:payloadSize:arrival:known:)``). Routes are never removed or changed,
+    /// so a route found here is the one processing would find. Three passes, so that the table's misses overlap:
+    /// hash every key and ask for its slot, ask for each slot's key bytes, then look up.
+    private func routeKnownSensors(_ entries: [MessageBatch.Entry], _ span: Span<UInt8>) {
+        ahead.removeAll(keepingCapacity: true)
+        keys.removeAll(keepingCapacity: true)
+        for entry in entries {
+            let topic = span.extracting(entry.topicStart..<(entry.topicStart + entry.topicCount))
+            guard let ids = try? topics.parse(topic) else {
+                keys.append((0, 0..<0))
+                continue
+            }
+            let key = (entry.topicStart + ids.pilot.lowerBound)..<(entry.topicStart + ids.sensor.upperBound)
+            let hash = TopicRoutes.hash(span.extracting(key))
+            inPlace(&routes) { $0.prefetchSlot(hash: hash) }
+            keys.append((hash, key))
+        }
+        for key in keys where !key.range.isEmpty { inPlace(&routes) { $0.prefetchKey(hash: key.hash) } }
+        for key in keys {
+            let sensor = key.range.isEmpty ? nil : inPlace(&routes) { $0.lookup(span.extracting(key.range), hash: key.hash) }
+            ahead.append(sensor?.rawValue ?? -1)
+        }
+    }
+
+    /// The first prefetch for a message of sensor `raw` (−1: none): the sensor's core state.
+    @inline(__always)
+    private func prefetchSensor(_ raw: Int32) {
+        guard raw >= 0 else { return }
+        inPlace(&core) { $0.prefetchSensor(SensorIndex(raw)) }
+    }
+
+    /// The second: the sensor's series and its alert state.
+    @inline(__always)
+    private func prefetchSeries(_ raw: Int32) {
+        guard raw >= 0 else { return }
+        let sensor = SensorIndex(raw)
+        inPlace(&core) { $0.prefetchSeries(of: sensor) }
+        if let handle = handle(of: sensor) { inPlace(&alerts) { $0.prefetch(handle) } }
+    }
+
     /// Processes one message. `payloadSize` is the real size when `payload` is only an excerpt.
     public func process(topic: Span<UInt8>, payload: Span<UInt8>, payloadSize: Int, arrival: EventTime) {
+        process(topic: topic, payload: payload, payloadSize: payloadSize, arrival: arrival, known: nil)
+    }
+
+    /// Processes one message; `known` is its sensor when the topic was already routed (``process(_:)``).
+    private func process(topic: Span<UInt8>, payload: Span<UInt8>, payloadSize: Int, arrival: EventTime, known: SensorIndex?) {
         if pendingSince == nil { pendingSince = .now }
         // Rejects and new sensors are rows too: a rejected message must reach this check as well.
         defer { if pending.rowCount >= options.storeBatchRows { flush() } }
         // Route.
         let sensor: SensorIndex
         do throws(Reject) {
-            let ids = try topics.parse(topic)
-            let key = topic.extracting(ids.pilot.lowerBound..<ids.sensor.upperBound)
-            if let known = routes.lookup(key) {
+            if let known {
                 sensor = known
             } else {
-                let address = SensorAddress(pilot: String(utf8: topic.extracting(ids.pilot)), sensor: String(utf8: topic.extracting(ids.sensor)))
-                let isNew = core.index(of: address) == nil
-                sensor = core.index(of: address, registeringWith: self.nextRef)
-                if isNew {
-                    pending.sensors.append(SensorRecord(ref: nextRef, address: address, zone: nil, kind: nil, registered: false, firstSeen: arrival, lastSeen: arrival))
-                    nextRef += 1
+                let ids = try topics.parse(topic)
+                let key = topic.extracting(ids.pilot.lowerBound..<ids.sensor.upperBound)
+                if let found = inPlace(&routes, { $0.lookup(key) }) {
+                    sensor = found
+                } else {
+                    let address = SensorAddress(pilot: String(utf8: topic.extracting(ids.pilot)), sensor: String(utf8: topic.extracting(ids.sensor)))
+                    let isNew = inPlace(&core) { $0.index(of: address) } == nil
+                    sensor = core.index(of: address, registeringWith: self.nextRef)
+                    if isNew {
+                        pending.sensors.append(SensorRecord(ref: nextRef, address: address, zone: nil, kind: nil, registered: false, firstSeen: arrival, lastSeen: arrival))
+                        nextRef += 1
+                    }
+                    routes.insert(key, sensor)
                 }
-                routes.insert(key, sensor)
             }
         } catch {
             core.countRejectedMessage(sensor: nil, reason: error.reason)
@@ -177,7 +247,7 @@ public final class Pipeline {
             return
         }
         do throws(Reject) {
-            try decoder.decode(payload, sensor: core.address(of: sensor), arrival: arrival, into: &output)
+            try decoder.decode(payload, sensor: inPlace(&core, { $0.address(of: sensor) }), arrival: arrival, into: &output)
         } catch {
             core.countRejectedMessage(sensor: sensor, reason: error.reason)
             recordReject(error, sensor: sensor, topic: topic, payload: payload, arrival: arrival)
@@ -195,11 +265,13 @@ public final class Pipeline {
                 alerts.sensorRejectedValues(handle, reason: reject.reason, at: output.time ?? arrival, into: &alertEvents)
             }
         }
-        // Aggregate. The alert state this message will need loads meanwhile.
-        if let handle = handle(of: sensor), let first = output.readings.first { alerts.prefetch(handle, metric: first.metric) }
+        // Aggregate. The alert state this message will need loads meanwhile (if it was not asked for ahead).
+        if known == nil, let handle = handle(of: sensor), let first = output.readings.first {
+            inPlace(&alerts) { $0.prefetch(handle, metric: first.metric) }
+        }
         dispositions.removeAll(keepingCapacity: true)
         core.apply(sensor: sensor, readings: output.readings, arrival: arrival, dispositions: &dispositions)
-        let ref = core.ref(of: sensor)
+        let ref = inPlace(&core) { $0.ref(of: sensor) }
         var flow = false
         var airChanged = false
         for d in dispositions {
@@ -216,11 +288,11 @@ public final class Pipeline {
             case .duplicate:
                 break
             case .rejected(let reason):
-                recordReject(Reject(reason, "\(d.metric.name) is not reported by a \(core.kind(of: sensor)?.rawValue ?? "unregistered") sensor"),
+                recordReject(Reject(reason, "\(d.metric.name) is not reported by a \(inPlace(&core) { $0.kind(of: sensor) }?.rawValue ?? "unregistered") sensor"),
                              sensor: sensor, topic: topic, payload: payload, arrival: arrival)
             }
         }
-        if flow, core.isRegistered(sensor) { flowChanged.insert(sensor) }
+        if flow, inPlace(&core, { $0.isRegistered(sensor) }) { flowChanged.insert(sensor) }
         if airChanged, let handle = handle(of: sensor) {
             airQuality.evaluate(sensor, handle: handle, alerts: &alerts, into: &alertEvents)
         }
@@ -229,7 +301,7 @@ public final class Pipeline {
 
     /// The newest time among the decoded readings the core will take from `sensor` (its kind's metrics).
     private func newestReadingTime(of sensor: SensorIndex, arrival: EventTime) -> EventTime? {
-        let kind = core.kind(of: sensor)
+        let kind = inPlace(&core) { $0.kind(of: sensor) }
         var newest: EventTime?
         for reading in output.readings where kind?.accepts(reading.metric) ?? true {
             let time = reading.time ?? arrival
@@ -287,7 +359,7 @@ public final class Pipeline {
     }
 
     private func recordReject(_ reject: Reject, sensor: SensorIndex?, topic: Span<UInt8>, payload: Span<UInt8>, arrival: EventTime) {
-        let address = sensor.map { core.address(of: $0) }
+        let address = sensor.map { sensor in inPlace(&core) { $0.address(of: sensor) } }
         let excerpt = payload.extracting(0..<min(payload.count, MessageBatch.excerptBytes))
         var payloadBytes: [UInt8] = []
         excerpt.withUnsafeBufferPointer { payloadBytes.append(contentsOf: $0) }
@@ -339,7 +411,8 @@ public final class Pipeline {
             }
         }
         for sensor in flowChanged {
-            pending.flowCounters.append(FlowCounterState(sensorRef: core.ref(of: sensor), occupancy: core.flowOccupancy(sensor), asOf: EventTime(milliseconds: core.nowMilliseconds)))
+            let (ref, occupancy) = inPlace(&core) { ($0.ref(of: sensor), $0.flowOccupancy(sensor)) }
+            pending.flowCounters.append(FlowCounterState(sensorRef: ref, occupancy: occupancy, asOf: EventTime(milliseconds: core.nowMilliseconds)))
         }
         flowChanged.removeAll(keepingCapacity: true)
         pendingSince = nil
@@ -476,6 +549,13 @@ struct RejectLogLimiter {
         return suppressed
     }
 }
+
+/// Runs `body` on `value` in place. On a stored property of a class, a non-mutating call made directly copies
+/// the whole struct first (a retain and a release of every array in it), which was a fifth of
+/// ``Pipeline/process(topic:payload:payloadSize:arrival:)`` for the core alone (perf); through `inout` it is
+/// borrowed where it lies.
+@inline(__always)
+func inPlace<Value, Result>(_ value: inout Value, _ body: (inout Value) -> Result) -> Result { body(&value) }
 
 extension String {
     /// A string from UTF-8 bytes (invalid sequences repaired).

@@ -1,3 +1,4 @@
+import CMemoryHints
 import StreetSenseCore
 
 /// Routes the `{pilot}/{sensor}` bytes of a topic to a sensor index without building strings: an
@@ -25,8 +26,9 @@ public struct TopicRoutes: Sendable {
     /// The number of routes.
     public var count: Int { used }
 
+    /// The hash a key is stored under (FNV-1a), for ``lookup(_:hash:)`` and the prefetches.
     @inline(__always)
-    private static func hash(_ key: Span<UInt8>) -> UInt64 {
+    public static func hash(_ key: Span<UInt8>) -> UInt64 {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for i in key.indices {
             h = (h ^ UInt64(key[i])) &* 0x100_0000_01b3
@@ -36,7 +38,11 @@ public struct TopicRoutes: Sendable {
 
     /// The sensor routed for `key`, if any.
     public func lookup(_ key: Span<UInt8>) -> SensorIndex? {
-        let h = Self.hash(key)
+        lookup(key, hash: Self.hash(key))
+    }
+
+    /// The sensor routed for `key`, whose ``hash(_:)`` is `h`, if any.
+    public func lookup(_ key: Span<UInt8>, hash h: UInt64) -> SensorIndex? {
         let mask = slots.count - 1
         var i = Int(truncatingIfNeeded: h) & mask
         while true {
@@ -45,6 +51,18 @@ public struct TopicRoutes: Sendable {
             if slot.hash == h, Int(slot.keyCount) == key.count, matches(slot, key) { return slot.value }
             i = (i + 1) & mask
         }
+    }
+
+    /// Starts loading the slot where a lookup of a key hashed `h` begins. A hint only: no visible effect.
+    public func prefetchSlot(hash h: UInt64) {
+        slots.withUnsafeBufferPointer { streetsense_prefetch_for_write($0.baseAddress! + (Int(truncatingIfNeeded: h) & ($0.count - 1))) }
+    }
+
+    /// Starts loading the key bytes of that slot (reads the slot: ask for it with ``prefetchSlot(hash:)`` first).
+    public func prefetchKey(hash h: UInt64) {
+        let slot = slots[Int(truncatingIfNeeded: h) & (slots.count - 1)]
+        guard slot.keyCount >= 0 else { return }
+        keyBytes.withUnsafeBufferPointer { streetsense_prefetch_for_write($0.baseAddress! + Int(slot.keyStart)) }
     }
 
     private func matches(_ slot: Slot, _ key: Span<UInt8>) -> Bool {

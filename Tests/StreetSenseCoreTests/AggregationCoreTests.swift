@@ -223,3 +223,71 @@ extension AggregationCore {
         #expect(last?.density == nil)
     }
 }
+
+@Suite struct ZoneMemberTests {
+    /// What ``AggregationCore/zoneEstimate(_:at:)`` computed before the zone members: every sensor of the zone,
+    /// its ``AggregationCore/peopleEstimate(_:)`` from its own state and series.
+    static func estimateFromScratch(_ core: AggregationCore, zone z: Int, at instant: Int64) -> AggregationCore.ZoneEstimate {
+        var estimate = AggregationCore.ZoneEstimate()
+        var people = 0.0
+        for sensor in core.zones[z].sensors {
+            let s = Int(sensor.rawValue)
+            guard let kind = core.sensors[s].kind, kind.estimatesPeople, let (p, newest) = core.peopleEstimate(s) else { continue }
+            if instant - newest > core.sensors[s].staleAfterMilliseconds {
+                estimate.stale += 1
+                continue
+            }
+            estimate.used += 1
+            people += p
+            estimate.coveredM2 += core.sensors[s].coveredM2 ?? core.zones[z].definition.areaM2
+            estimate.updatedAt = max(estimate.updatedAt, newest)
+        }
+        if estimate.used > 0, estimate.coveredM2 > 0 { estimate.density = people / estimate.coveredM2 }
+        return estimate
+    }
+
+    /// The members are kept current by readings (in order, late, duplicate, several per message), flow nets
+    /// and restored occupancies, and every estimate equals the one from scratch to the last bit.
+    @Test(arguments: [UInt64(1), 2, 3])
+    func zoneEstimatesEqualTheEstimateFromScratch(seed: UInt64) throws {
+        var rng = SplitMix64(seed: seed)
+        var sensors: [SensorDefinition] = []
+        for i in 0..<4 {
+            let covered: Double? = i == 3 ? nil : 100 * Double(i + 1)
+            sensors.append(SensorDefinition(
+                address: SensorAddress(pilot: "p", sensor: "cam-\(i)"), zone: "kamppi-square", kind: .occupancy,
+                factor: 1 + Double(i) / 10, coveredM2: covered, staleAfter: .seconds(30 + 20 * i)))
+        }
+        sensors += [gate, wifi, air, SensorDefinition(address: SensorAddress(pilot: "p", sensor: "lost"), zone: "nowhere", kind: .occupancy)]
+        var core = AggregationCore(zones: [square, park], sensors: sensors)
+        var time = t0.milliseconds
+        var sawStale = false, sawUsed = false
+        for step in 0..<3_000 {
+            time += Int64(rng.next() % 4_000)
+            let stamp = EventTime(milliseconds: rng.next() % 8 == 0 ? time - Int64(rng.next() % 120_000) : time)
+            let sensor = sensors[Int(rng.next() % UInt64(sensors.count))]
+            let value = Double(rng.next() % 500)
+            switch sensor.kind {
+            case .flow: _ = core.send(sensor.address, [(.peopleIn, value), (.peopleOut, Double(rng.next() % 400))], at: stamp)
+            case .devices: _ = core.send(sensor.address, [(.devices, value)], at: stamp)
+            case .air: _ = core.send(sensor.address, [(.pm10, value), (.people, value)], at: stamp)
+            default: _ = core.send(sensor.address, [(.people, value)], at: stamp)
+            }
+            if step % 500 == 0 { core.restoreFlowOccupancy(try #require(core.index(of: gate.address)), value) }
+            for z in core.zones.indices {
+                for instant in [time, time + 25_000, time + 200_000] {
+                    let members = core.zoneEstimate(z, at: instant), scratch = Self.estimateFromScratch(core, zone: z, at: instant)
+                    sawStale = sawStale || scratch.stale > 0
+                    sawUsed = sawUsed || scratch.used > 1
+                    #expect(members.density == scratch.density)
+                    #expect(members.used == scratch.used && members.stale == scratch.stale)
+                    #expect(members.coveredM2 == scratch.coveredM2 && members.updatedAt == scratch.updatedAt)
+                }
+            }
+        }
+        #expect(sawStale && sawUsed)
+        // The square's four cameras and gate, the park's Wi-Fi counter: not the air station, not a sensor of an
+        // unknown zone.
+        #expect(core.zoneMembers.count == 6)
+    }
+}

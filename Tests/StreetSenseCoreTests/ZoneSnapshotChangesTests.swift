@@ -230,6 +230,8 @@ import Testing
             ring.append(instant: instant, value: value)
             appended.append((instant, value))
             let kept = appended.suffix(12)
+            // The sorted values are those held, whether the new one moved up, down or not at all past the old.
+            #expect(ring.sorted == kept.map(\.value).sorted())
             for span in [Int64(10_000), 30_000, 60_000, 200_000] {
                 let since = instant - span
                 var window = kept.filter { $0.instant > since }.map(\.value)
