@@ -134,7 +134,7 @@ public final class Pipeline {
 
     /// How many messages ahead ``process(_:)`` asks for a message's series and alert state; its sensor state
     /// and its route are asked for twice as far ahead.
-    static let prefetchDistance = 8
+    static let prefetchDistance = 4
 
     /// Processes every message of a batch in order, exactly as one ``process(topic:payload:payloadSize:arrival:)``
     /// call each, but with their cache misses overlapped: every known sensor is routed first, and while a
