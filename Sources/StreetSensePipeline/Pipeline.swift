@@ -40,6 +40,11 @@ public struct PipelineOptions: Sendable {
 ///
 /// Not thread safe by design: exactly one thread calls it (``PipelineRunner`` live, the replay loop offline).
 /// Nothing here waits for HTTP; it waits for the store only through the bounded `deliver` hand-off.
+///
+/// The properties the per-message path touches are `@exclusivity(unchecked)`: the run-time check of each access
+/// to a class's stored property was 5 % of the pipeline. That is sound because one thread owns the pipeline and
+/// none of the closures it calls (`willAdvance`, `deliver`, the feed) is called inside an access to them; a
+/// closure may call back into the pipeline (an offline timeline takes a ``snapshot()`` in `willAdvance`).
 public final class Pipeline {
     @exclusivity(unchecked) public private(set) var core: AggregationCore
     public let options: PipelineOptions
