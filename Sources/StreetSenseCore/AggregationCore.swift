@@ -82,6 +82,9 @@ public struct AggregationCore: Sendable {
     static let percentileSamples = Int(percentileWindow / zoneSampleInterval)
 
     public let policy: EventTimePolicy
+    /// `policy.allowedLateness` in milliseconds, as every reading needs it (a `Duration`'s milliseconds cost a
+    /// 128-bit division).
+    private let latenessMilliseconds: Int64
     /// The newest event time seen or advanced to; `Int64.min` before anything happened.
     public private(set) var nowMilliseconds: Int64 = .min
     /// Every sample instant up to this time (ms) has been taken.
@@ -108,11 +111,15 @@ public struct AggregationCore: Sendable {
     /// zone's run in its `sensors` order, ``ZoneState/members``), kept current as readings arrive: sampling every
     /// zone at every instant then reads one contiguous array instead of each sensor's state and series.
     var zoneMembers: [ZoneMember] = []
+    /// Each sensor's entry in ``zoneMembers``, −1 if it has none (not in a zone, or its kind does not estimate
+    /// people). Its own dense array: reading it through `sensors[s]` copied the whole sensor state.
+    var zoneMemberOfSensor: [Int32] = []
 
     /// Creates a core for a registry. `refs` gives each sensor its stable store reference (same order as
     /// `sensors`; defaults to the position).
     public init(zones: [ZoneDefinition], sensors: [SensorDefinition], refs: [Int32]? = nil, policy: EventTimePolicy = .default) {
         self.policy = policy
+        latenessMilliseconds = policy.allowedLateness.wholeMilliseconds
         // Room for the series a registry surely needs (each zone's density, each counting sensor's count, every
         // metric of an air station) up front: growing by doubling copied the buckets of every series so far.
         let stations = sensors.count { $0.kind == .air }
@@ -137,7 +144,7 @@ public struct AggregationCore: Sendable {
             for sensor in self.zones[z].sensors {
                 let s = Int(sensor.rawValue)
                 guard let kind = self.sensors[s].kind, kind.estimatesPeople else { continue }
-                self.sensors[s].member = Int32(zoneMembers.count)
+                zoneMemberOfSensor[s] = Int32(zoneMembers.count)
                 zoneMembers.append(ZoneMember(
                     staleAfter: self.sensors[s].staleAfterMilliseconds, coveredM2: self.sensors[s].coveredM2 ?? self.zones[z].definition.areaM2))
             }
@@ -171,8 +178,8 @@ public struct AggregationCore: Sendable {
     /// The kind of a registered sensor (nil when unregistered).
     public func kind(of sensor: SensorIndex) -> SensorKind? { sensors[Int(sensor.rawValue)].kind }
 
-    /// Starts loading what applying a message of `sensor` reads first: its state, its series ids and its zone
-    /// member. A hint only: no visible effect. Ask for it a few messages ahead, then ``prefetchSeries(of:)``.
+    /// Starts loading what applying a message of `sensor` reads first: its state, its series ids and the index
+    /// of its zone member. A hint only: no visible effect. Ask for it a few messages ahead, then ``prefetchSeries(of:)``.
     public func prefetchSensor(_ sensor: SensorIndex) {
         let s = Int(sensor.rawValue)
         guard s >= 0, s < sensors.count else { return }
@@ -181,6 +188,7 @@ public struct AggregationCore: Sendable {
             for offset in stride(from: 0, to: MemoryLayout<SensorState>.stride, by: 64) { streetsense_prefetch_for_write(state + offset) }
         }
         sensorSeries.withUnsafeBufferPointer { streetsense_prefetch_for_write($0.baseAddress! + s &* Metric.count) }
+        zoneMemberOfSensor.withUnsafeBufferPointer { streetsense_prefetch_for_write($0.baseAddress! + s) }
     }
 
     /// Starts loading the series of `sensor`: each one's header, and its buckets for a reading at "now". Reads the
@@ -188,7 +196,7 @@ public struct AggregationCore: Sendable {
     public func prefetchSeries(of sensor: SensorIndex) {
         let s = Int(sensor.rawValue)
         guard s >= 0, s < sensors.count else { return }
-        let member = Int(sensors[s].member)
+        let member = Int(zoneMemberOfSensor[s])
         if member >= 0 { zoneMembers.withUnsafeBufferPointer { streetsense_prefetch_for_write($0.baseAddress! + member) } }
         for m in 0..<Metric.count {
             let id = sensorSeries[s &* Metric.count &+ m]
@@ -200,6 +208,7 @@ public struct AggregationCore: Sendable {
         let index = SensorIndex(Int32(sensors.count))
         sensors.append(SensorState(address: address, definition: definition, zone: zone.map(Int32.init) ?? -1, ref: ref))
         sensorSeries.append(contentsOf: repeatElement(-1, count: Metric.count))
+        zoneMemberOfSensor.append(-1)
         sensorByAddress[address] = index
         return index
     }
@@ -251,6 +260,7 @@ public struct AggregationCore: Sendable {
         sensors[s].counts.messages += 1
         notePictureChange(s)
         let kind = sensors[s].kind
+        let member = zoneMemberOfSensor[s]
         var flowNet = 0.0
         var flowChanged = false
         for reading in readings {
@@ -263,8 +273,8 @@ public struct AggregationCore: Sendable {
             // Sample instants strictly before this reading: one stamped exactly on an instant belongs to it.
             if time.milliseconds > nowMilliseconds { sampleZones(before: time.milliseconds) }
             let id = seriesID(sensor: s, metric: reading.metric)
-            let outcome = series.record(id, time: time.milliseconds, value: reading.value, lateness: policy.allowedLateness.wholeMilliseconds)
-            if sensors[s].member >= 0 { refreshZoneMember(s) }
+            let outcome = series.record(id, time: time.milliseconds, value: reading.value, lateness: latenessMilliseconds)
+            if member >= 0 { refreshZoneMember(s, member) }
             switch outcome {
             case .accepted:
                 totals.accepted += 1
@@ -287,7 +297,7 @@ public struct AggregationCore: Sendable {
         }
         if flowChanged, !restoring {
             sensors[s].flowOccupancy = Swift.max(0, sensors[s].flowOccupancy + flowNet)
-            if sensors[s].member >= 0 { refreshZoneMember(s) }
+            if member >= 0 { refreshZoneMember(s, member) }
         }
     }
 
@@ -343,11 +353,17 @@ public struct AggregationCore: Sendable {
 
     /// A sensor's current estimate of people over the area it covers, or nil if it has none.
     ///
-    /// Runs for every sensor of every zone at every sample instant, so it reads only the unboxed copies of the
-    /// definition's numbers in ``SensorState`` (reading `definition` itself would copy its strings).
+    /// Runs after every reading of a zone member, so it reads only the unboxed copies of the definition's numbers
+    /// in ``SensorState`` (reading `definition` itself would copy its strings), and reads them through a pointer.
+    /// Inlined: as a call from a mutating method it was passed a 272-byte copy of the core.
+    @inline(__always)
     func peopleEstimate(_ s: Int) -> (people: Double, newest: Int64)? {
-        guard let kind = sensors[s].kind else { return nil }
-        let factor = sensors[s].factor
+        let (kind, factor, occupancy) = sensors.withUnsafeBufferPointer { sensors in
+            precondition(UInt(bitPattern: s) < UInt(bitPattern: sensors.count), "unknown sensor")
+            let state = sensors.baseAddress! + s
+            return (state.pointee.kind, state.pointee.factor, state.pointee.flowOccupancy)
+        }
+        guard let kind else { return nil }
         func series(_ metric: Metric) -> SeriesID? {
             let id = sensorSeries[s * Metric.count + Int(metric.rawValue)]
             return id >= 0 ? SeriesID(id) : nil
@@ -362,7 +378,7 @@ public struct AggregationCore: Sendable {
             let newestOut = series(.peopleOut).flatMap { self.series.newest($0) }?.milliseconds ?? .min
             let newest = Swift.max(newestIn, newestOut)
             guard newest != .min else { return nil }
-            return (sensors[s].flowOccupancy * factor, newest)
+            return (occupancy * factor, newest)
         case .air:
             return nil
         }
@@ -378,8 +394,8 @@ public struct AggregationCore: Sendable {
 
     /// Copies a zone member's ``peopleEstimate(_:)`` into ``zoneMembers`` (after anything it reads changed).
     @inline(__always)
-    private mutating func refreshZoneMember(_ s: Int) {
-        let m = Int(sensors[s].member)
+    private mutating func refreshZoneMember(_ s: Int, _ m: Int32) {
+        let m = Int(m)
         if let (people, newest) = peopleEstimate(s) {
             zoneMembers[m].people = people
             zoneMembers[m].newest = newest
@@ -530,7 +546,8 @@ public struct AggregationCore: Sendable {
     public mutating func restoreFlowOccupancy(_ sensor: SensorIndex, _ occupancy: Double) {
         let s = Int(sensor.rawValue)
         sensors[s].flowOccupancy = Swift.max(0, occupancy)
-        if sensors[s].member >= 0 { refreshZoneMember(s) }
+        let member = zoneMemberOfSensor[s]
+        if member >= 0 { refreshZoneMember(s, member) }
         notePictureChange(s)
     }
 
@@ -552,9 +569,6 @@ struct SensorState: Sendable {
     /// Whether input changed the sensor since the last ``AggregationCore/snapshotChanges()`` (it is then
     /// in ``AggregationCore/changedSensors``).
     var pictureChanged = false
-    /// The sensor's entry in ``AggregationCore/zoneMembers``, −1 if it has none (not in a zone, or its kind
-    /// does not estimate people).
-    var member: Int32 = -1
     /// The numbers of `definition` the zone estimate reads at every sample instant, unboxed (nil kind:
     /// unregistered).
     let kind: SensorKind?
