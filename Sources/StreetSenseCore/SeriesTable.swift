@@ -217,9 +217,9 @@ public struct SeriesTable: Sendable {
         let s = Int(series.rawValue)
         var fineShort = WindowAccumulator(), fineLong = WindowAccumulator()
         let fineNow = RingGeometry.epoch(of: now, width: RingGeometry.fineWidth)
-        // Every zone at every sample instant comes here: each bucket's x and mean are worked out once for both
-        // windows (the same operations on the same operands as before, so the same results, with a third of
-        // the divisions).
+        // Every zone at every sample instant comes here: each bucket's x comes from a table and its mean is
+        // worked out once for both windows (the same operations on the same operands as before, so the same
+        // results, with fewer than half the divisions).
         Self.fineAgeMinutes.withUnsafeBufferPointer { ageMinutes in
             for slot in 0..<RingGeometry.fineSlots {
                 let b = buckets[s * Self.bucketsPerSeries + slot]
