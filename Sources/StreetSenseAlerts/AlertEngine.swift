@@ -139,11 +139,8 @@ public struct AlertEngine: Sendable {
     public mutating func evaluateZone(
         _ zone: ZoneHandle, at time: EventTime, density1m: Double?, fiveMinutes: WindowSummary, into events: inout [AlertEvent]
     ) {
-        // BuildUpAlertRule.risePer5Minutes(of:) with the coverage limit worked out at registration.
-        var rise: Double?
-        if let rate = fiveMinutes.ratePerMinute, Double(fiveMinutes.count) + 1e-9 >= zones[Int(zone.index)].timing.buildUpMinimumSamples {
-            rise = BuildUpAlertRule.risePer5Minutes(ratePerMinute: rate)
-        }
+        // The coverage limit was worked out at registration.
+        let rise = BuildUpAlertRule.risePer5Minutes(of: fiveMinutes, minimumSamples: zones[Int(zone.index)].timing.buildUpMinimumSamples)
         evaluateZone(zone, at: time, density1m: density1m, buildUpPer5Min: rise, into: &events)
     }
 
@@ -505,8 +502,7 @@ struct ZoneRuleTiming: Sendable {
     let buildUpMinimumSamples: Double
 
     init(_ rules: ZoneAlertRules) {
-        let fullWindow = Double(WindowLength.fiveMinutes.milliseconds) / Double(AggregationCore.zoneSampleInterval)
-        buildUpMinimumSamples = rules.buildUp.minimumCoverage * fullWindow
+        buildUpMinimumSamples = rules.buildUp.minimumSamples(sampleInterval: AggregationCore.zoneSampleInterval)
         densityThresholds = rules.density.thresholds
         densityHold = rules.density.hold.wholeMilliseconds
         densityClear = rules.density.clear.wholeMilliseconds

@@ -67,10 +67,19 @@ public struct BuildUpAlertRule: Hashable, Sendable {
     public func risePer5Minutes(
         of fiveMinutes: WindowSummary, sampleInterval: Duration = .milliseconds(AggregationCore.zoneSampleInterval)
     ) -> Double? {
-        guard let rate = fiveMinutes.ratePerMinute else { return nil }
-        let fullWindow = Double(WindowLength.fiveMinutes.milliseconds) / Double(sampleInterval.wholeMilliseconds)
-        guard Double(fiveMinutes.count) + 1e-9 >= minimumCoverage * fullWindow else { return nil }
-        return Self.risePer5Minutes(ratePerMinute: rate)
+        Self.risePer5Minutes(of: fiveMinutes, minimumSamples: minimumSamples(sampleInterval: sampleInterval.wholeMilliseconds))
+    }
+
+    /// The samples a 5-minute window must hold before its slope counts: ``minimumCoverage`` of a full window at
+    /// one sample every `sampleInterval` ms.
+    func minimumSamples(sampleInterval: Int64) -> Double {
+        minimumCoverage * (Double(WindowLength.fiveMinutes.milliseconds) / Double(sampleInterval))
+    }
+
+    /// ``risePer5Minutes(of:sampleInterval:)`` with ``minimumSamples(sampleInterval:)`` already worked out.
+    static func risePer5Minutes(of fiveMinutes: WindowSummary, minimumSamples: Double) -> Double? {
+        guard let rate = fiveMinutes.ratePerMinute, Double(fiveMinutes.count) + 1e-9 >= minimumSamples else { return nil }
+        return risePer5Minutes(ratePerMinute: rate)
     }
 
     public var thresholds: LevelThresholds {
