@@ -641,23 +641,18 @@ struct ZoneSampleRing: Sendable {
 
     /// Appends a sample newer than every one held, replacing the oldest when full. O(capacity), no allocation.
     mutating func append(instant: Int64, value: Double) {
-        var consistent = true
-        var replaced = false
-        if instants[next] != .min {
-            let old = values[next]
-            let i = lowerBound(of: old)
-            if i < sorted.count, sorted[i] == old {
-                if value.isNaN { sorted.remove(at: i) } else { replace(at: i, with: value); replaced = true }
-            } else {
-                consistent = false
-            }
-        }
+        let replacing = instants[next] != .min
+        let old = values[next]
         instants[next] = instant
         values[next] = value
         next = next + 1 == instants.count ? 0 : next + 1
-        if replaced { return }
-        if consistent {
+        guard replacing else {
             sorted.insert(value, at: lowerBound(of: value))
+            return
+        }
+        let i = lowerBound(of: old)
+        if i < sorted.count, sorted[i] == old {
+            replace(at: i, with: value)
         } else {
             // Only for values that do not order (NaN): rebuild from the slots.
             sorted = instants.indices.filter { instants[$0] != .min }.map { values[$0] }.sorted()
@@ -665,7 +660,9 @@ struct ZoneSampleRing: Sendable {
     }
 
     /// Replaces `sorted[i]` by `value` and keeps `sorted` ascending, moving only the values between the two
-    /// positions (a removal and an insertion each moved half the array on average).
+    /// positions (a removal and an insertion each moved half the array on average). The result is that of
+    /// removing `sorted[i]` and inserting `value` at its lower bound, for a NaN `value` too (its lower bound is 0
+    /// either way).
     private mutating func replace(at i: Int, with value: Double) {
         let j = lowerBound(of: value)
         sorted.withUnsafeMutableBufferPointer { sorted in
