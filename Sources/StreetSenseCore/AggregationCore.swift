@@ -625,86 +625,111 @@ struct ZoneMember: Sendable {
 /// The most recent density samples of a zone (15 minutes at the sample interval), for exact percentiles.
 ///
 /// Invariants: samples are appended in increasing instant order, so from slot `next` on the slots run oldest
-/// to newest, never-written ones (instant `Int64.min`) first; `sorted` holds the values of every written slot,
-/// ascending (so the percentiles of a window holding every written sample need no sort).
+/// to newest, never-written ones (instant `Int64.min`) first. `sorted` holds the values of every written slot,
+/// ascending, as of the last ``settle()``; the `unsettled` newest samples came after it, and `replaced` holds the
+/// values they overwrote while there are at most ``settleLimit`` of them. So the percentiles of a window holding
+/// every written sample need no sort once settled.
+///
+/// Appending only writes the slot: zones are sampled at every instant, but their percentiles are read only when a
+/// snapshot rebuilds them, so the sorted order is brought up to date then, for every sample since at once.
 struct ZoneSampleRing: Sendable {
     private(set) var instants: [Int64]
     private(set) var values: [Double]
     private(set) var next = 0
     private(set) var sorted: [Double] = []
+    /// Samples appended since the last ``settle()``.
+    private(set) var unsettled = 0
+    /// The values the unsettled samples overwrote, while there are at most ``settleLimit`` unsettled samples.
+    private var replaced: [Double] = []
+
+    /// Up to this many unsettled samples are merged into `sorted` in one pass; more are sorted from scratch.
+    static let settleLimit = 16
 
     init(capacity: Int) {
         instants = Array(repeating: .min, count: capacity)
         values = Array(repeating: 0, count: capacity)
         sorted.reserveCapacity(capacity)
+        replaced.reserveCapacity(Self.settleLimit)
     }
 
-    /// Appends a sample newer than every one held, replacing the oldest when full. O(capacity), no allocation.
+    /// Appends a sample newer than every one held, replacing the oldest when full. O(1), no allocation.
     mutating func append(instant: Int64, value: Double) {
-        let replacing = instants[next] != .min
-        let old = values[next]
+        if instants[next] != .min, unsettled < Self.settleLimit { replaced.append(values[next]) }
         instants[next] = instant
         values[next] = value
         next = next + 1 == instants.count ? 0 : next + 1
-        guard replacing else {
-            sorted.insert(value, at: lowerBound(of: value))
-            return
+        unsettled &+= 1
+    }
+
+    /// Brings `sorted` up to date with every sample appended since the last call, without allocating: with at
+    /// most ``settleLimit`` of them (and no more than the capacity), one pass removes the values they replaced and
+    /// one merges theirs in (O(capacity)); with more, the held values are sorted from scratch.
+    mutating func settle() {
+        guard unsettled > 0 else { return }
+        defer {
+            unsettled = 0
+            replaced.removeAll(keepingCapacity: true)
         }
-        let i = lowerBound(of: old)
-        if i < sorted.count, sorted[i] == old {
-            replace(at: i, with: value)
-        } else {
-            // Only for values that do not order (NaN): rebuild from the slots.
-            sorted = instants.indices.filter { instants[$0] != .min }.map { values[$0] }.sorted()
+        if unsettled > Swift.min(Self.settleLimit, instants.count) || !merge() {
+            sorted.removeAll(keepingCapacity: true)
+            for i in instants.indices where instants[i] != .min { sorted.append(values[i]) }
+            sorted.sort()
         }
     }
 
-    /// Replaces `sorted[i]` by `value` and keeps `sorted` ascending, moving only the values between the two
-    /// positions (a removal and an insertion each moved half the array on average). The result is that of
-    /// removing `sorted[i]` and inserting `value` at its lower bound, for a NaN `value` too (its lower bound is 0
-    /// either way).
-    private mutating func replace(at i: Int, with value: Double) {
-        let j = lowerBound(of: value)
+    /// Removes the `replaced` values from `sorted` and merges the unsettled samples' values in. False (with
+    /// `sorted` to be rebuilt) if a replaced value is not found, which only a value that does not order (NaN) causes.
+    private mutating func merge() -> Bool {
+        let k = unsettled
+        let n = instants.count
+        replaced.sort()
+        var found = 0
         sorted.withUnsafeMutableBufferPointer { sorted in
-            if j <= i {
-                // sorted[j..<i] are ≥ value: one place up, value at j.
-                var k = i
-                while k > j {
-                    sorted[k] = sorted[k - 1]
-                    k -= 1
+            // One pass: every value kept moves down over the removed ones.
+            var kept = 0
+            replaced.withUnsafeBufferPointer { replaced in
+                for i in 0..<sorted.count {
+                    if found < replaced.count, sorted[i] == replaced[found] {
+                        found += 1
+                    } else {
+                        sorted[kept] = sorted[i]
+                        kept += 1
+                    }
                 }
-                sorted[j] = value
-            } else {
-                // sorted[i+1..<j] are < value: one place down, value just before j.
-                for k in i..<(j - 1) { sorted[k] = sorted[k + 1] }
-                sorted[j - 1] = value
             }
         }
-    }
-
-    /// The first position in `sorted` whose value is not below `value`: how many are below it. Counted, not
-    /// searched: every zone runs two of these at every sample instant on a `sorted` long out of the caches, and a
-    /// binary search waits on one miss after another and mispredicts its unpredictable comparisons, while the
-    /// count streams through the array with vector compares.
-    private func lowerBound(of value: Double) -> Int {
-        sorted.withUnsafeBufferPointer { sorted in
-            guard let base = sorted.baseAddress else { return 0 }
-            let n = sorted.count
-            let target = SIMD4<Double>(repeating: value)
-            var lanes = SIMD4<Int64>()
-            var i = 0
-            while i &+ 4 <= n {
-                let four = UnsafeRawPointer(base + i).loadUnaligned(as: SIMD4<Double>.self)
-                // A true lane of the mask is −1.
-                lanes &-= unsafeBitCast(four .< target, to: SIMD4<Int64>.self)
-                i &+= 4
+        guard found == replaced.count else { return false }
+        sorted.removeLast(found)
+        return withUnsafeTemporaryAllocation(of: Double.self, capacity: Self.settleLimit) { added in
+            // The newest k values, sorted by insertion (k is small).
+            for j in 0..<k {
+                let value = values[(next - 1 - j + n) % n]
+                if value.isNaN { return false }
+                var l = j
+                while l > 0, added[l - 1] > value {
+                    added[l] = added[l - 1]
+                    l -= 1
+                }
+                added[l] = value
             }
-            var below = Int(lanes.wrappedSum())
-            while i < n {
-                if base[i] < value { below &+= 1 }
-                i &+= 1
+            // Merged from the back, so each held value moves once.
+            var i = sorted.count - 1
+            sorted.append(contentsOf: repeatElement(0, count: k))
+            sorted.withUnsafeMutableBufferPointer { sorted in
+                var out = sorted.count - 1
+                var l = k - 1
+                while l >= 0 {
+                    if i >= 0, sorted[i] > added[l] {
+                        sorted[out] = sorted[i]
+                        i -= 1
+                    } else {
+                        sorted[out] = added[l]
+                        l -= 1
+                    }
+                    out -= 1
+                }
             }
-            return below
+            return true
         }
     }
 
@@ -724,12 +749,13 @@ struct ZoneSampleRing: Sendable {
     }
 
     /// Nearest-rank median and 95th percentile of the samples with since < instant ≤ until. Without sorting when
-    /// every sample held is in the window (the usual case); otherwise the window is sorted in a temporary buffer.
+    /// settled and every sample held is in the window (the usual case); otherwise the window is sorted in a
+    /// temporary buffer.
     func percentiles(since: Int64, until: Int64) -> (Double?, Double?) {
         let (count, oldest) = written
         guard count > 0 else { return (nil, nil) }
         let newest = instants[(oldest + count - 1) % instants.count]
-        if instants[oldest] > since, newest <= until {
+        if unsettled == 0, instants[oldest] > since, newest <= until {
             return Self.ranks(of: sorted)
         }
         return withUnsafeTemporaryAllocation(of: Double.self, capacity: instants.count) { buffer in

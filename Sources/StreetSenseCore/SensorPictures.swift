@@ -184,6 +184,7 @@ extension AggregationCore {
     private mutating func refreshZone(_ z: Int, at now: Int64) -> ZoneSnapshot {
         zones[z].snapshotChanged = false
         zones[z].snapshotValidUntil = zoneSnapshotValidUntil(z, at: now)
+        zones[z].samples.settle()
         return zoneSnapshot(z, at: now)
     }
 

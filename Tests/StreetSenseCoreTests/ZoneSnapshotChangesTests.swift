@@ -216,35 +216,60 @@ import Testing
         }
     }
 
-    /// The percentiles kept sorted as samples come and go equal those of the window sorted from scratch.
-    @Test(arguments: [1, 2, 3])
+    /// The percentiles kept sorted as samples come and go equal those of the window sorted from scratch, whether
+    /// read before the new samples are settled into the sorted order or after, and however many came between two
+    /// settles (one, a few, more than ``ZoneSampleRing/settleLimit``, more than the capacity).
+    @Test(arguments: [1, 2, 3, 4, 5])
     func samplePercentilesEqualASortOfTheWindow(seed: UInt64) {
         var rng = SplitMix64(seed: seed)
-        var ring = ZoneSampleRing(capacity: 12)
+        let capacity = seed % 2 == 0 ? 12 : 180
+        var ring = ZoneSampleRing(capacity: capacity)
         var appended: [(instant: Int64, value: Double)] = []
         var instant: Int64 = 0
-        for _ in 0..<400 {
+        var settles = 0, rebuilds = 0
+        var gap = 1
+        for _ in 0..<3_000 {
             // Gaps (a zone without density) and repeated values.
             instant += 5_000 * Int64(1 + (rng.next() % 5 == 0 ? rng.next() % 6 : 0))
             let value = Double(rng.next() % 8) / 4
             ring.append(instant: instant, value: value)
             appended.append((instant, value))
-            let kept = appended.suffix(12)
-            // The sorted values are those held, whether the new one moved up, down or not at all past the old.
-            #expect(ring.sorted == kept.map(\.value).sorted())
-            for span in [Int64(10_000), 30_000, 60_000, 200_000] {
-                let since = instant - span
-                var window = kept.filter { $0.instant > since }.map(\.value)
-                window.sort()
-                let expected: (Double?, Double?) =
-                    window.isEmpty
-                    ? (nil, nil)
-                    : (window[max(0, Int((0.5 * Double(window.count)).rounded(.up)) - 1)],
-                       window[max(0, Int((0.95 * Double(window.count)).rounded(.up)) - 1)])
-                let (p50, p95) = ring.percentiles(since: since, until: instant)
-                #expect(p50 == expected.0)
-                #expect(p95 == expected.1)
+            let kept = appended.suffix(capacity)
+            func expectPercentiles() {
+                for span in [Int64(10_000), 30_000, 60_000, 200_000, 900_000, 2_000_000] {
+                    let since = instant - span
+                    var window = kept.filter { $0.instant > since }.map(\.value)
+                    window.sort()
+                    let expected: (Double?, Double?) =
+                        window.isEmpty
+                        ? (nil, nil)
+                        : (window[max(0, Int((0.5 * Double(window.count)).rounded(.up)) - 1)],
+                           window[max(0, Int((0.95 * Double(window.count)).rounded(.up)) - 1)])
+                    let (p50, p95) = ring.percentiles(since: since, until: instant)
+                    #expect(p50 == expected.0)
+                    #expect(p95 == expected.1)
+                }
             }
+            if !(ring.unsettled >= gap) {
+                #expect(ring.unsettled > 0)
+                expectPercentiles()
+                continue
+            }
+            if ring.unsettled > min(ZoneSampleRing.settleLimit, capacity) { rebuilds += 1 }
+            settles += 1
+            ring.settle()
+            #expect(ring.unsettled == 0)
+            // The next settle after 1 sample mostly, after a few often, sometimes after many.
+            gap = switch rng.next() % 10 {
+            case 0..<5: 1
+            case 5..<8: 2 + Int(rng.next() % 15)
+            default: 17 + Int(rng.next() % 80)
+            }
+            // The sorted values are those held, whether the new ones moved up, down or not at all past the old.
+            #expect(ring.sorted == kept.map(\.value).sorted())
+            expectPercentiles()
         }
+        #expect(settles > 150)
+        #expect(rebuilds > 5)
     }
 }
