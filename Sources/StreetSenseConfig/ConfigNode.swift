@@ -68,8 +68,14 @@ struct ConfigEntry: Sendable {
 
 /// Reading a file into a ``ConfigNode`` tree, or a diagnostic that says why not.
 enum ConfigDocument {
-    /// The most nodes a document may expand to (aliases can multiply a small file); a guard, not a real limit.
+    /// The most nodes a small document may expand to (aliases can multiply a small file); a guard, not a real limit.
     static let maximumNodeCount = 2_000_000
+
+    /// The most nodes a document of `bytes` bytes may expand to: ``maximumNodeCount``, or its size in bytes when
+    /// larger. Every node takes at least one byte of text, so a document without aliases always fits (the
+    /// configuration of a 1 000 000-sensor city is 87 MB and ~9 M nodes); aliases can multiply a file by at most
+    /// that much.
+    static func nodeBudget(bytes: Int) -> Int { Swift.max(maximumNodeCount, bytes) }
 
     enum LoadFailure: Error {
         case notFound
@@ -110,12 +116,13 @@ enum ConfigDocument {
             return .failure(.syntax(line: nil, key: "", reason: "cannot parse: \(error)"))
         }
         guard let root else { return .success(nil) }
-        var budget = maximumNodeCount
+        let limit = nodeBudget(bytes: text.utf8.count)
+        var budget = limit
         guard let tree = convert(root, file: displayPath, budget: &budget) else {
             return .failure(
                 .syntax(
                     line: nil, key: "",
-                    reason: "the document expands to more than \(maximumNodeCount) values (too many aliases?)"))
+                    reason: "the document expands to more than \(limit) values (too many aliases?)"))
         }
         return .success(tree)
     }

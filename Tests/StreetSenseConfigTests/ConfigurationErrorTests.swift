@@ -12,6 +12,28 @@ struct ConfigurationErrorTests {
         return (fixture, fixture.errors())
     }
 
+    @Test("a document whose aliases expand it past the node budget stops start-up with the reason")
+    func aliasExpansion() throws {
+        // Seven levels of ten aliases each: 10 000 000 values from a file of under 300 bytes.
+        var yaml = "l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n"
+        for level in 1...6 {
+            yaml += "l\(level): &l\(level) [" + Array(repeating: "*l\(level - 1)", count: 10).joined(separator: ", ") + "]\n"
+        }
+        let (fixture, errors) = try Self.errors(yaml: yaml)
+        #expect(errors == ["\(fixture.path("streetsense.yaml")): the document expands to more than 2000000 values (too many aliases?)"])
+    }
+
+    @Test("a large document without aliases is not held to the alias guard's budget")
+    func largeDocumentWithoutAliases() throws {
+        // 2 100 000 values, past the 2 000 000 that aliases may expand a small file to: the budget is the
+        // file's size, which every document without aliases fits.
+        let padding = "padding: [" + Array(repeating: "0", count: 2_100_000).joined(separator: ",") + "]\n"
+        let (fixture, errors) = try Self.errors(yaml: "mqtt: { url: \"mqtt://127.0.0.1\" }\nzones_file: zones.geojson\n" + padding)
+        // Read whole: the only error is the unknown key, found after every value was read.
+        #expect(errors.count == 1)
+        #expect(errors.first?.hasPrefix("\(fixture.path("streetsense.yaml")):3: padding: unknown key") == true)
+    }
+
     @Test("an unknown key, with the key it was probably meant to be")
     func unknownKey() throws {
         let (fixture, errors) = try Self.errors(
