@@ -1,3 +1,4 @@
+import Foundation
 import StreetSenseCore
 
 /// A StreetSense configuration for a scenario's zones and sensors, so a generated trace can be replayed with
@@ -39,9 +40,13 @@ public enum ScenarioRegistryFiles {
     public static func zones(_ scenario: Scenario) -> String {
         var features: [String] = []
         for (i, zone) in scenario.zones.enumerated() {
-            let side = zone.definition.areaM2.squareRoot()
+            // A square a thousandth wider than the area, so that rounding the corners to 10⁻⁶° (0.1 m) never makes
+            // the polygon smaller than `area_m2`; its east-west side is scaled by its own row's latitude (a
+            // 100 000-zone city spans 2° of latitude, and a fixed scale made the northern squares 4 % too small).
+            let side = zone.definition.areaM2.squareRoot() * 1.001
             let lat0 = 60.15 + Double(i / 100) * 0.002, lon0 = 24.90 + Double(i % 100) * 0.004
-            let dLat = side / 111_320, dLon = side / (111_320 * 0.4985)
+            let dLat = side / 111_320
+            let dLon = side / (111_320 * cos((lat0 + dLat / 2) * .pi / 180))
             let ring = [(lon0, lat0), (lon0 + dLon, lat0), (lon0 + dLon, lat0 + dLat), (lon0, lat0 + dLat), (lon0, lat0)]
                 .map { "[\(rounded($0.0)), \(rounded($0.1))]" }.joined(separator: ", ")
             features.append("""
