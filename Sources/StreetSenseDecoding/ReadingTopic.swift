@@ -49,6 +49,9 @@ public struct ReadingTopic: Sendable, Hashable {
     public struct Levels: Sendable, Hashable {
         public var pilot: Range<Int>
         public var sensor: Range<Int>
+
+        /// The `{pilot}/{sensor}` bytes: what a sensor is routed by.
+        public var route: Range<Int> { pilot.lowerBound..<sensor.upperBound }
     }
 
     /// Finds the pilot and sensor levels of `topic` without allocating, or throws `bad_topic`.

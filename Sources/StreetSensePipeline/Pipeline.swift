@@ -184,7 +184,7 @@ public final class Pipeline {
                 keys.append((0, 0..<0))
                 continue
             }
-            let key = (entry.topicStart + ids.pilot.lowerBound)..<(entry.topicStart + ids.sensor.upperBound)
+            let key = (entry.topicStart + ids.route.lowerBound)..<(entry.topicStart + ids.route.upperBound)
             let hash = TopicRoutes.hash(span.extracting(key))
             inPlace(&routes) { $0.prefetchSlot(hash: hash) }
             keys.append((hash, key))
@@ -229,7 +229,7 @@ public final class Pipeline {
                 sensor = known
             } else {
                 let ids = try topics.parse(topic)
-                let key = topic.extracting(ids.pilot.lowerBound..<ids.sensor.upperBound)
+                let key = topic.extracting(ids.route)
                 if let found = inPlace(&routes, { $0.lookup(key) }) {
                     sensor = found
                 } else {
