@@ -106,6 +106,10 @@ extension SQLiteStore {
 
     /// The rows of one rollup series with `from ≤ minute < to`, summed into buckets of `step` that start at
     /// multiples of the step since the epoch (floor division, also before 1970); empty buckets are omitted.
+    ///
+    /// The rollup tables are keyed by minute first (schema v3), so the series is read by one primary-key seek
+    /// per minute of the range: a recursive CTE lists the minutes, clipped to those the table holds, and
+    /// `CROSS JOIN` keeps them the outer loop. A day of one sensor is 1 440 seeks, whatever the city's size.
     private func bucketedSeries(
         _ operation: @autoclosure () -> String, table: String, key: String, keyArguments: StatementArguments,
         from: EventTime, to: EventTime, step: Duration
@@ -117,20 +121,35 @@ extension SQLiteStore {
         return try run(operation()) {
             guard from < to else { return [] }
             return try pool.read { db in
-                let statement = try db.cachedStatement(
-                    sql: """
-                        SELECT (minute - ((minute % ?) + ?) % ?) AS start, sum(count), sum(sum), min(min), max(max)
-                        FROM \(table)
-                        WHERE \(key) AND minute >= ? AND minute < ?
-                        GROUP BY start ORDER BY start
-                        """)
-                let arguments: StatementArguments = [stepMilliseconds, stepMilliseconds, stepMilliseconds] + keyArguments
-                    + [from.milliseconds, to.milliseconds]
+                let stored = try Row.fetchOne(db.cachedStatement(sql: "SELECT min(minute), max(minute) FROM \(table)"))
+                guard let stored, let oldest: Int64 = stored[0], let newest: Int64 = stored[1] else { return [] }
+                let minute: Int64 = 60_000
+                var first = from.milliseconds - ((from.milliseconds % minute) + minute) % minute
+                if first < from.milliseconds { first += minute }
+                first = Swift.max(first, oldest)
+                let end = Swift.min(to.milliseconds, newest + minute)
+                guard first < end else { return [] }
+                let statement = try db.cachedStatement(sql: Self.rollupSeriesSQL(table: table, key: key))
+                let arguments: StatementArguments = [first, end, stepMilliseconds, stepMilliseconds, stepMilliseconds] + keyArguments
                 return try Row.fetchAll(statement, arguments: arguments).map { row in
                     SeriesPoint(start: EventTime(milliseconds: row[0]), count: row[1], sum: row[2], min: row[3], max: row[4])
                 }
             }
         }
+    }
+
+    /// The query of ``bucketedSeries(_:table:key:keyArguments:from:to:step:)``. Arguments: the first minute,
+    /// the end (exclusive), the step in milliseconds three times, then the key's.
+    static func rollupSeriesSQL(table: String, key: String) -> String {
+        """
+        WITH RECURSIVE minutes(minute) AS (
+            SELECT ? UNION ALL SELECT minute + 60000 FROM minutes WHERE minute + 60000 < ?
+        )
+        SELECT (r.minute - ((r.minute % ?) + ?) % ?) AS start, sum(r.count), sum(r.sum), min(r.min), max(r.max)
+        FROM minutes CROSS JOIN \(table) AS r
+        WHERE r.minute = minutes.minute AND \(key)
+        GROUP BY start ORDER BY start
+        """
     }
 
     public func rejects(

@@ -43,13 +43,13 @@ extension SQLiteStore {
                     from = to + 1
                 }
             }
-            // Rollups, through the index on minute.
+            // Rollups, through their keys' leading minute.
             while true {
                 let deleted = try pool.write { db in
                     try db.cachedStatement(
                         sql: """
-                            DELETE FROM rollups WHERE (sensor_ref, metric, minute) IN
-                            (SELECT sensor_ref, metric, minute FROM rollups WHERE minute < ? LIMIT ?)
+                            DELETE FROM rollups WHERE (minute, sensor_ref, metric) IN
+                            (SELECT minute, sensor_ref, metric FROM rollups WHERE minute < ? LIMIT ?)
                             """
                     ).execute(arguments: [rollupCutoff, chunk])
                     return db.changesCount
@@ -63,8 +63,8 @@ extension SQLiteStore {
                 let deleted = try pool.write { db in
                     try db.cachedStatement(
                         sql: """
-                            DELETE FROM zone_rollups WHERE (zone, minute) IN
-                            (SELECT zone, minute FROM zone_rollups WHERE minute < ? LIMIT ?)
+                            DELETE FROM zone_rollups WHERE (minute, zone) IN
+                            (SELECT minute, zone FROM zone_rollups WHERE minute < ? LIMIT ?)
                             """
                     ).execute(arguments: [rollupCutoff, chunk])
                     return db.changesCount

@@ -80,7 +80,7 @@ struct AlertStoreTests {
         let store = try SQLiteStore(path: path)
         defer { try? store.close() }
         let applied = try store.pool.read { db in try StoreSchema.migrator.appliedIdentifiers(db) }
-        #expect(applied == ["v1", "v2"])
+        #expect(applied == ["v1", "v2", "v3"])
         #expect(try store.storedReadingCount() == 300)
         #expect(try store.recentReadings(since: time(0)) == written)
         #expect(try store.sensors() == [sensor])

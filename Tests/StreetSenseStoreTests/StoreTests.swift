@@ -7,7 +7,7 @@ import Testing
 
 @Suite("SQLite store: schema, writes and queries")
 struct StoreTests {
-    @Test("an empty file is migrated to v2 with WAL and synchronous=FULL")
+    @Test("an empty file is migrated to v3 with WAL and synchronous=FULL")
     func migratesFromEmpty() throws {
         try withStore { store, directory in
             let tables = try store.pool.read { db in
@@ -28,7 +28,7 @@ struct StoreTests {
             }
             #expect(journal == "wal")
             #expect(synchronous == 2)  // FULL
-            #expect(migrations == ["v1", "v2"])
+            #expect(migrations == ["v1", "v2", "v3"])
             let metricNames = try store.pool.read { db in
                 try String.fetchAll(db, sql: "SELECT name FROM metrics ORDER BY id")
             }
