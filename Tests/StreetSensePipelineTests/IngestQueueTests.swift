@@ -211,4 +211,69 @@ struct IngestQueueTests {
         #expect(batch.entries[0].payloadStart == 3)
         #expect(messages(batch).map(\.payload) == ["[1]"])
     }
+
+    @Test("under a fast producer the consumer naps instead of being woken per message, and takes every message in order")
+    func napsUnderLoad() throws {
+        let queue = IngestQueue()
+        let count = 20_000
+        let producer = TestThread {
+            for i in 0..<count {
+                queue.append("load/s", String(i))
+                // About 5 µs apart: far below the 50 µs busy gap, slower than the consumer.
+                let start = DispatchTime.now().uptimeNanoseconds
+                while DispatchTime.now().uptimeNanoseconds &- start < 5_000 {}
+            }
+        }
+        var received: [Int] = []
+        var takes = 0
+        while received.count < count {
+            let batch = try #require(queue.take(timeout: .seconds(30)), "stalled after \(received.count) messages")
+            takes += 1
+            received += messages(batch).map { Int($0.payload)! }
+        }
+        #expect(producer.wait())
+        #expect(received == Array(0..<count))
+        #expect(queue.consumerNaps > 0)
+        #expect(takes < count)
+    }
+
+    @Test("a napping consumer is not woken by a message, and takes it when the nap ends, before its timeout")
+    func napEndsByItself() throws {
+        // A busy gap of 1 s makes any two appends "busy"; naps of 1.5 s make the difference from a wake-up plain.
+        let queue = IngestQueue(busyGap: .seconds(1), napLength: .milliseconds(1_500))
+        queue.append("a/b", "0")
+        queue.append("a/b", "1")
+        #expect(messages(try #require(queue.take(timeout: .seconds(1)))).map(\.payload) == ["0", "1"])
+        let producer = TestThread {
+            Thread.sleep(forTimeInterval: 0.05)
+            queue.append("a/b", "2")
+        }
+        let started = ContinuousClock.now
+        let batch = try #require(queue.take(timeout: .seconds(30)))
+        let waited = started.duration(to: .now)
+        #expect(messages(batch).map(\.payload) == ["2"])
+        #expect(queue.consumerNaps == 1)
+        #expect(waited >= .milliseconds(1_400), "woken after \(waited): the message must not wake a napping consumer")
+        #expect(producer.wait())
+
+        // The take's own timeout still ends a nap that is longer than it.
+        queue.append("a/b", "3")
+        _ = try #require(queue.take(timeout: .seconds(1)))
+        #expect(queue.take(timeout: .milliseconds(100)) == nil)
+    }
+
+    @Test("after a pause a message wakes the consumer at once, without napping")
+    func quietMessageWakesAtOnce() throws {
+        let queue = IngestQueue(busyGap: .microseconds(50), napLength: .seconds(20))
+        let producer = TestThread {
+            Thread.sleep(forTimeInterval: 0.05)
+            queue.append("a/b", "quiet")
+        }
+        let started = ContinuousClock.now
+        let batch = try #require(queue.take(timeout: .seconds(60)))
+        #expect(messages(batch).map(\.payload) == ["quiet"])
+        #expect(queue.consumerNaps == 0)
+        #expect(started.duration(to: .now) < .seconds(15))
+        #expect(producer.wait())
+    }
 }
