@@ -208,6 +208,7 @@ public final class StreetSenseService: Sendable {
         let connection = ingest.connectionState
         return ServiceVitals(
             snapshot: snapshots.snapshot(), ingestQueueMessages: queue.depth, ingestProducerWaitsTotal: queue.producerWaits,
+            ingestConsumerNapsTotal: queue.consumerNaps,
             storeQueueBatches: writer.queuedBatches, storeWritable: writerStatistics.writable, storeFailedAttemptsTotal: writerStatistics.failedAttempts,
             storeBytes: Self.fileSize(configuration.store.sqlitePath).map { $0 + (Self.fileSize(configuration.store.sqlitePath + "-wal") ?? 0) },
             brokerConnected: connection.connected, brokerConnectsTotal: connection.connects,

@@ -119,6 +119,7 @@ public final class ServiceMetrics: Sendable {
 
         gauge("ingest_queue", "messages", "Messages waiting between the MQTT thread and the pipeline.", [], Double(vitals.ingestQueueMessages))
         counter("ingest_producer_waits", "Times the MQTT thread waited for room in the ingest queue (backpressure).", [], vitals.ingestProducerWaitsTotal)
+        counter("ingest_consumer_naps", "Times the pipeline thread napped under load instead of being woken per message.", [], vitals.ingestConsumerNapsTotal)
         gauge("store_queue", "batches", "Batches waiting for the store writer.", [], Double(vitals.storeQueueBatches))
         gauge("store_writable", "", "1 when the last commit succeeded, 0 while commits fail.", [], vitals.storeWritable ? 1 : 0)
         counter("store_commit_failures", "Commit attempts that failed and were retried.", [], vitals.storeFailedAttemptsTotal)

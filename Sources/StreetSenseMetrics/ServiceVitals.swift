@@ -13,6 +13,8 @@ public struct ServiceVitals: Sendable {
     public var ingestQueueMessages: Int
     /// Times the MQTT thread had to wait because the ingest queue was full (backpressure to the broker).
     public var ingestProducerWaitsTotal: Int
+    /// Times the pipeline thread napped under load instead of being woken per message (``IngestQueue``).
+    public var ingestConsumerNapsTotal: Int
     /// Batches waiting for the store writer.
     public var storeQueueBatches: Int
     /// Whether the last commit attempt succeeded.
@@ -31,13 +33,14 @@ public struct ServiceVitals: Sendable {
     public var deliveries: AlertDeliveryStatus
 
     public init(
-        snapshot: Snapshot, ingestQueueMessages: Int = 0, ingestProducerWaitsTotal: Int = 0, storeQueueBatches: Int = 0, storeWritable: Bool = true,
+        snapshot: Snapshot, ingestQueueMessages: Int = 0, ingestProducerWaitsTotal: Int = 0, ingestConsumerNapsTotal: Int = 0, storeQueueBatches: Int = 0, storeWritable: Bool = true,
         storeFailedAttemptsTotal: Int = 0, storeBytes: Int64? = nil, brokerConnected: Bool = false, brokerConnectsTotal: Int = 0,
         alertStreamClients: Int = 0, deliveries: AlertDeliveryStatus = AlertDeliveryStatus()
     ) {
         self.snapshot = snapshot
         self.ingestQueueMessages = ingestQueueMessages
         self.ingestProducerWaitsTotal = ingestProducerWaitsTotal
+        self.ingestConsumerNapsTotal = ingestConsumerNapsTotal
         self.storeQueueBatches = storeQueueBatches
         self.storeWritable = storeWritable
         self.storeFailedAttemptsTotal = storeFailedAttemptsTotal
