@@ -165,8 +165,7 @@ public final class WebhookSender: Service, Sendable {
             request.headers.add(name: WebhookSignature.headerName, value: WebhookSignature.value(body: body, secret: secret.plaintext))
         }
         request.body = .bytes(ByteBuffer(bytes: body))
-        let timeout = TimeAmount.nanoseconds(
-            settings.timeout.components.seconds * 1_000_000_000 + settings.timeout.components.attoseconds / 1_000_000_000)
+        let timeout = TimeAmount.nanoseconds(settings.timeout.wholeNanoseconds)
         do {
             let response = try await client.execute(request, timeout: timeout)
             // Read (and discard) the answer so the connection can be reused.

@@ -110,15 +110,10 @@ public final class IngestQueue: @unchecked Sendable {
         self.payloadLimit = payloadLimit
         self.busyGap = busyGap
         self.napLength = napLength
-        busyGapNanoseconds = Self.nanoseconds(busyGap)
-        napNanoseconds = Self.nanoseconds(napLength)
+        busyGapNanoseconds = UInt64(max(0, busyGap.wholeNanoseconds))
+        napNanoseconds = UInt64(max(0, napLength.wholeNanoseconds))
         filling = MessageBatch(reservingBytes: 1 << 16, messages: 256)
         spare = MessageBatch(reservingBytes: 1 << 16, messages: 256)
-    }
-
-    private static func nanoseconds(_ duration: Duration) -> UInt64 {
-        let (seconds, attoseconds) = duration.components
-        return seconds < 0 ? 0 : UInt64(seconds) * 1_000_000_000 + UInt64(max(0, attoseconds) / 1_000_000_000)
     }
 
     /// Appends one message, waiting while the filling batch is full. Returns false if the queue was closed.

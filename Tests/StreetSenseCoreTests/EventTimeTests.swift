@@ -49,6 +49,14 @@ import Testing
         #expect(EventTime(unixSeconds: .nan) == nil)
         #expect(EventTime(unixSeconds: .infinity) == nil)
     }
+
+    @Test func wholeUnitsOfDurations() {
+        #expect(Duration.microseconds(50).wholeNanoseconds == 50_000)
+        #expect((Duration.seconds(3) + .nanoseconds(7)).wholeNanoseconds == 3_000_000_007)
+        #expect(Duration.seconds(-2).wholeNanoseconds == -2_000_000_000)
+        #expect((Duration.milliseconds(1) + .nanoseconds(999_999)).wholeMilliseconds == 1)
+        #expect(Duration.zero.wholeNanoseconds == 0)
+    }
 }
 
 /// A small seeded generator so property tests are deterministic.
