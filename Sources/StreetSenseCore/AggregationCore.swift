@@ -477,6 +477,12 @@ public struct AggregationCore: Sendable {
 
     /// One zone as a snapshot shows it at `now`.
     func zoneSnapshot(_ z: Int, at now: Int64) -> ZoneSnapshot {
+        var uncached = CoarseWindowCache(enabled: false)
+        return zoneSnapshot(z, at: now, coarse: &uncached)
+    }
+
+    /// One zone as a snapshot shows it at `now`, its density windows through `coarse`.
+    func zoneSnapshot(_ z: Int, at now: Int64, coarse: inout CoarseWindowCache) -> ZoneSnapshot {
         let zone = zones[z]
         let estimate = zoneEstimate(z, at: now)
         let area = zone.definition.areaM2
@@ -503,7 +509,7 @@ public struct AggregationCore: Sendable {
             densityPPM2: estimate.density,
             level: estimate.density.map { zone.definition.levels.level(for: $0) } ?? .normal,
             updatedAt: estimate.updatedAt == .min ? nil : EventTime(milliseconds: estimate.updatedAt),
-            windows: series.windows(zone.densitySeries, at: now),
+            windows: coarse.windows(zone.densitySeries, at: now, in: series),
             p50Density15m: p50, p95Density15m: p95,
             coverage: ZoneCoverage(sensorsUsed: estimate.used, sensorsStale: estimate.stale, coveredM2: Swift.min(estimate.coveredM2, area)),
             sensors: zone.sensorAddresses,
@@ -513,30 +519,39 @@ public struct AggregationCore: Sendable {
 
     /// One sensor as a snapshot shows it at `now`.
     func sensorSnapshot(_ s: Int, at now: Int64) -> SensorSnapshot {
-        let state = sensors[s]
+        var uncached = CoarseWindowCache(enabled: false)
+        return sensorSnapshot(s, at: now, coarse: &uncached)
+    }
+
+    /// One sensor as a snapshot shows it at `now`, its windows through `coarse`.
+    func sensorSnapshot(_ s: Int, at now: Int64, coarse: inout CoarseWindowCache) -> SensorSnapshot {
         var metrics: [MetricSnapshot] = []
         for metric in Metric.allCases {
             let id = sensorSeries[s * Metric.count + Int(metric.rawValue)]
             guard id >= 0, let newest = series.newest(SeriesID(id)), let last = series.last(SeriesID(id)) else { continue }
-            metrics.append(MetricSnapshot(metric: metric, last: last, lastTime: newest, windows: series.windows(SeriesID(id), at: now)))
+            metrics.append(MetricSnapshot(metric: metric, last: last, lastTime: newest, windows: coarse.windows(SeriesID(id), at: now, in: series)))
         }
+        // The state's fields are read in place: a copy of the whole state would retain and release each of its
+        // strings and arrays once more, and they are cold.
+        let lastSeen = sensors[s].lastSeen
+        let registered = sensors[s].definition != nil
         let status: SensorStatus
-        if state.definition == nil {
+        if !registered {
             status = .unregistered
-        } else if state.lastSeen == .min {
+        } else if lastSeen == .min {
             status = .waiting
-        } else if now - state.lastSeen > state.staleAfterMilliseconds {
+        } else if now - lastSeen > sensors[s].staleAfterMilliseconds {
             status = .stale
         } else {
             status = .active
         }
         let estimate = status == .active ? peopleEstimate(s)?.people : nil
         return SensorSnapshot(
-            address: state.address, definition: state.definition, status: status,
-            lastSeen: state.lastSeen == .min ? nil : EventTime(milliseconds: state.lastSeen),
+            address: sensors[s].address, definition: sensors[s].definition, status: status,
+            lastSeen: lastSeen == .min ? nil : EventTime(milliseconds: lastSeen),
             metrics: metrics,
-            flowOccupancy: state.kind == .flow ? state.flowOccupancy : nil,
-            people: estimate, counts: state.counts
+            flowOccupancy: sensors[s].kind == .flow ? sensors[s].flowOccupancy : nil,
+            people: estimate, counts: sensors[s].counts
         )
     }
 

@@ -120,6 +120,10 @@ public struct SeriesTable: Sendable {
         return h.newest == .min ? nil : h.last
     }
 
+    /// A number that changes whenever a reading is accepted into the series (so whenever its buckets change);
+    /// equal numbers at two moments mean equal buckets (it wraps after 2³² readings).
+    public func version(_ series: SeriesID) -> UInt32 { header[Int(series.rawValue)].version }
+
     /// Offers a reading to a series: accepted into its buckets, or recognised as a duplicate or as too late.
     ///
     /// - Parameters:
@@ -200,6 +204,21 @@ public struct SeriesTable: Sendable {
             let row = buckets.baseAddress! + s &* Self.bucketsPerSeries
             streetsense_prefetch_for_write(row + place.fineSlot)
             streetsense_prefetch_for_write(row + RingGeometry.fineSlots + place.coarseSlot)
+        }
+    }
+
+    /// Starts loading what ``fineWindows(_:at:)``, ``newest(_:)``, ``last(_:)``, ``version(_:)`` and, with
+    /// `coarse`, ``coarseWindows(_:at:)`` read of a series: its header, its fine ring (15 cache lines) and its
+    /// coarse ring (30). A hint only: no visible effect, never faults.
+    public func prefetchRings(_ series: SeriesID, coarse: Bool = true) {
+        let s = Int(series.rawValue)
+        guard s >= 0, s < header.count else { return }
+        header.withUnsafeBufferPointer { streetsense_prefetch_for_read($0.baseAddress! + s) }
+        buckets.withUnsafeBufferPointer { buckets in
+            let row = UnsafeRawPointer(buckets.baseAddress! + s &* Self.bucketsPerSeries)
+            let bytes = (coarse ? Self.bucketsPerSeries : RingGeometry.fineSlots) &* MemoryLayout<TimeBucket>.stride
+            for offset in stride(from: 0, to: bytes, by: 64) { streetsense_prefetch_for_read(row + offset) }
+            streetsense_prefetch_for_read(row + (bytes &- 1))  // the row need not start on a line
         }
     }
 
@@ -356,6 +375,7 @@ struct SeriesRows {
         recent.baseAddress![s &* SeriesTable.recentCapacity &+ cursor] = UInt32(truncatingIfNeeded: time)
         h.pointee.recentCursor = UInt8(truncatingIfNeeded: cursor &+ 1 == SeriesTable.recentCapacity ? 0 : cursor &+ 1)
 
+        h.pointee.version &+= 1
         let place = Self.place(of: time)
         fineBucket(s, slot: place.fineSlot).pointee.addIfNotOlder(value, epoch: place.fineEpoch)
         if coarseBucket(s, slot: place.coarseSlot).pointee.addIfNotOlder(value, epoch: place.coarseEpoch) {
@@ -464,6 +484,8 @@ struct SeriesHeader: Sendable {
     @usableFromInline var newest: Int64 = .min
     @usableFromInline var last: Double = 0
     @usableFromInline var recentCursor: UInt8 = 0
+    /// Readings accepted so far (wrapping): any change to the series' buckets changes it.
+    @usableFromInline var version: UInt32 = 0
 
     @usableFromInline init() {}
 }

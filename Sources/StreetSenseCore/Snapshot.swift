@@ -104,34 +104,101 @@ public struct IngestCounts: Sendable, Hashable {
 }
 
 /// One sensor at snapshot time.
+///
+/// A value like any other, kept in one immutable box: snapshots hold 40 000 of these and hand the list from the
+/// pipeline thread to the publisher and on to HTTP readers, so copying or moving one is a pointer (one retain),
+/// not 270 bytes and a retain of each of its strings and arrays. Setting a property copies the box.
 public struct SensorSnapshot: Sendable, Hashable {
-    public var address: SensorAddress
+    /// What a picture holds.
+    struct Fields: Sendable, Hashable {
+        var address: SensorAddress
+        var definition: SensorDefinition?
+        var status: SensorStatus
+        var lastSeen: EventTime?
+        var metrics: [MetricSnapshot]
+        var flowOccupancy: Double?
+        var people: Double?
+        var counts: IngestCounts
+    }
+
+    /// Never mutated once made; a setter replaces it.
+    final class Box: Sendable {
+        let fields: Fields
+        init(_ fields: Fields) { self.fields = fields }
+    }
+
+    private var box: Box
+
+    public var address: SensorAddress {
+        get { box.fields.address }
+        set { update { $0.address = newValue } }
+    }
     /// nil for unregistered sensors.
-    public var definition: SensorDefinition?
-    public var status: SensorStatus
+    public var definition: SensorDefinition? {
+        get { box.fields.definition }
+        set { update { $0.definition = newValue } }
+    }
+    public var status: SensorStatus {
+        get { box.fields.status }
+        set { update { $0.status = newValue } }
+    }
     /// Event time of the newest accepted reading.
-    public var lastSeen: EventTime?
+    public var lastSeen: EventTime? {
+        get { box.fields.lastSeen }
+        set { update { $0.lastSeen = newValue } }
+    }
     /// The metrics this sensor has reported, in vocabulary order.
-    public var metrics: [MetricSnapshot]
+    public var metrics: [MetricSnapshot] {
+        get { box.fields.metrics }
+        set { update { $0.metrics = newValue } }
+    }
     /// For flow sensors: the running occupancy (Σ in − out, never below 0).
-    public var flowOccupancy: Double?
+    public var flowOccupancy: Double? {
+        get { box.fields.flowOccupancy }
+        set { update { $0.flowOccupancy = newValue } }
+    }
     /// The sensor's current estimate of people in what it covers (nil for air sensors and silent sensors).
-    public var people: Double?
-    public var counts: IngestCounts
+    public var people: Double? {
+        get { box.fields.people }
+        set { update { $0.people = newValue } }
+    }
+    public var counts: IngestCounts {
+        get { box.fields.counts }
+        set { update { $0.counts = newValue } }
+    }
 
     public init(
         address: SensorAddress, definition: SensorDefinition?, status: SensorStatus, lastSeen: EventTime?,
         metrics: [MetricSnapshot], flowOccupancy: Double?, people: Double?, counts: IngestCounts
     ) {
-        self.address = address
-        self.definition = definition
-        self.status = status
-        self.lastSeen = lastSeen
-        self.metrics = metrics
-        self.flowOccupancy = flowOccupancy
-        self.people = people
-        self.counts = counts
+        box = Box(Fields(
+            address: address, definition: definition, status: status, lastSeen: lastSeen, metrics: metrics,
+            flowOccupancy: flowOccupancy, people: people, counts: counts))
     }
+
+    private mutating func update(_ change: (inout Fields) -> Void) {
+        var fields = box.fields
+        change(&fields)
+        box = Box(fields)
+    }
+
+    public static func == (lhs: SensorSnapshot, rhs: SensorSnapshot) -> Bool {
+        lhs.box === rhs.box || lhs.box.fields == rhs.box.fields
+    }
+
+    public func hash(into hasher: inout Hasher) { box.fields.hash(into: &hasher) }
+}
+
+extension SensorSnapshot: CustomStringConvertible {
+    /// The fields, as a struct would print them (test failures and logs show what a picture holds).
+    public var description: String { "SensorSnapshot" + String(describing: box.fields).drop { $0 != "(" } }
+}
+
+extension SensorSnapshot {
+    /// An empty picture, left behind where a picture is moved out of a list.
+    static let placeholder = SensorSnapshot(
+        address: SensorAddress(pilot: "", sensor: ""), definition: nil, status: .waiting, lastSeen: nil, metrics: [],
+        flowOccupancy: nil, people: nil, counts: IngestCounts())
 }
 
 /// Which sensors a zone's estimate used.
@@ -199,6 +266,14 @@ public struct ZoneSnapshot: Sendable, Hashable {
         hasher.combine(definition.id)
         hasher.combine(updatedAt)
     }
+}
+
+extension ZoneSnapshot {
+    /// An empty zone, left behind where a zone is moved out of a list.
+    static let placeholder = ZoneSnapshot(
+        definition: ZoneDefinition(id: "", name: "", areaM2: 0), people: nil, densityPPM2: nil, level: .normal,
+        updatedAt: nil, windows: [], p50Density15m: nil, p95Density15m: nil,
+        coverage: ZoneCoverage(sensorsUsed: 0, sensorsStale: 0, coveredM2: 0), sensors: [], air: [])
 }
 
 /// An immutable picture of all live state, published by the aggregation core's owner (every 250 ms by

@@ -15,7 +15,9 @@ final class SnapshotPublisher: @unchecked Sendable {
     private var assembly = SnapshotAssembly()
     private let box: SnapshotBox
     private let afterPublish: (@Sendable (Snapshot) -> Void)?
-    private let pending = Mutex<(items: [(changes: SnapshotChanges, completion: (@Sendable () -> Void)?)], closed: Bool)>(([], false))
+    /// Changes are optional only so that the thread can take each out of the list (handing it over whole lets
+    /// the assembly move its pictures instead of copying them).
+    private let pending = Mutex<(items: [(changes: SnapshotChanges?, completion: (@Sendable () -> Void)?)], closed: Bool)>(([], false))
     private let wakeup = DispatchSemaphore(value: 0)
     private let stopped = DispatchSemaphore(value: 0)
 
@@ -51,12 +53,13 @@ final class SnapshotPublisher: @unchecked Sendable {
     private func run() {
         while true {
             wakeup.wait()
-            let (items, closed) = pending.withLock { state in
-                defer { state.items.removeAll() }
-                return (state.items, state.closed)
+            var items: [(changes: SnapshotChanges?, completion: (@Sendable () -> Void)?)] = []
+            let closed = pending.withLock { state in
+                swap(&items, &state.items)
+                return state.closed
             }
             var newest: Snapshot?
-            for item in items { newest = assembly.apply(item.changes) }
+            for i in items.indices { newest = assembly.apply(items[i].changes.take()!) }
             if let newest {
                 box.publish(newest)
                 afterPublish?(newest)

@@ -114,4 +114,60 @@ import Testing
         #expect(later.metrics.first?.windows[WindowLength.fiveMinutes.rawValue].count == 1)
         #expect(later == core.snapshot().sensor(camera.address))
     }
+    /// The assembly moves new pictures and zones into a new list when most changed and into its own list when
+    /// few did; either way the snapshot it gave before keeps what it showed (readers may still hold it).
+    @Test func manyOrFewChangesLeaveEarlierSnapshotsAsTheyWere() throws {
+        var core = AggregationCore(zones: Self.zones, sensors: Self.sensors)
+        var assembly = SnapshotAssembly()
+        var dispositions: [ReadingDisposition] = []
+        func reading(_ s: Int, _ value: Double, at t: Int64) {
+            let metric: Metric = switch Self.sensors[s].kind {
+            case .occupancy: .people
+            case .flow: .peopleIn
+            case .devices: .devices
+            case .air: .pm2_5
+            }
+            dispositions.removeAll()
+            core.apply(sensor: SensorIndex(Int32(s)), readings: [DecodedReading(metric: metric, value: value, time: EventTime(milliseconds: t))],
+                       arrival: EventTime(milliseconds: t), dispositions: &dispositions)
+        }
+        for s in Self.sensors.indices { reading(s, 10, at: Self.t0) }
+        let first = assembly.apply(core.snapshotChanges())
+        let firstFull = core.snapshot()
+        Self.expectEqual(first, firstFull, 0)
+        // Every sensor and both zones change: the lists are rebuilt.
+        for s in Self.sensors.indices { reading(s, 20, at: Self.t0 + 1_000) }
+        let many = core.snapshotChanges()
+        #expect(many.picturesBuilt == Self.sensors.count)
+        let second = assembly.apply(many)
+        let secondFull = core.snapshot()
+        Self.expectEqual(second, secondFull, 1)
+        // One sensor changes: the assembly's own lists are updated in place.
+        reading(5, 30, at: Self.t0 + 2_000)
+        let few = core.snapshotChanges()
+        #expect(few.picturesBuilt == 1)
+        Self.expectEqual(assembly.apply(few), core.snapshot(), 2)
+        // The snapshots handed out before still show their moments.
+        Self.expectEqual(first, firstFull, 3)
+        Self.expectEqual(second, secondFull, 4)
+        let sensor5 = try #require(second.sensor(Self.sensors[5].address))
+        #expect(sensor5.metrics.first?.last == 20)
+    }
+
+    /// A picture is a value: changing a copy's property leaves the original and its equals as they were.
+    @Test func aPictureIsAValue() throws {
+        var core = AggregationCore(zones: Self.zones, sensors: Self.sensors)
+        _ = core.send(Self.sensors[0].address, [(.people, 7)], at: EventTime(milliseconds: Self.t0))
+        let original = try #require(core.snapshot().sensor(Self.sensors[0].address))
+        let twin = try #require(core.snapshot().sensor(Self.sensors[0].address))
+        var changed = original
+        changed.status = .stale
+        changed.people = 99
+        #expect(original.status == .active)
+        #expect(original.people != 99)
+        #expect(changed.status == .stale)
+        #expect(changed != original)
+        #expect(twin == original)
+        #expect(Set([original, twin, changed]).count == 2)
+    }
 }

@@ -2,9 +2,11 @@
 // each next to a reference measured in the same run on the same input, as a ratio.
 //
 //   streetsense-corebench [--smoke] [--reps N] [--skip-million] [--only core|pipeline|snapshot] [--series N] [--sensors N]
+//                        [--interval MS]
 //
 // --smoke runs every row once with tiny sizes and prints the table without judging it (`make test`).
-// --only, --series and --sensors narrow a run (for profiling, e.g. under valgrind --tool=callgrind).
+// --only, --series and --sensors narrow a run (for profiling, e.g. under valgrind --tool=callgrind). --interval sets the
+// event time between snapshots in the snapshot row (250 ms as live; 10 000 is a replay at about 40×).
 
 import CoreWorkloads
 import Foundation
@@ -200,9 +202,9 @@ let duration: Duration = smoke ? .seconds(120) : .seconds(1_200)
 let city = try CityTrace(sensors: sensors, duration: duration)
 let start = city.arrivals.first?.milliseconds ?? 0
 let warmUp = start + (smoke ? 60_000 : 600_000)
-let interval: Int64 = 250
-print("## 4b. Snapshot for HTTP readers (city-scale, \(sensors) sensors: what the pipeline thread pauses for every 250 ms)")
-print("(after each 250 ms of the trace's event time: Pipeline.snapshotChanges(), the pipeline thread's part, which")
+let interval = option("--interval").flatMap(Int64.init) ?? 250
+print("## 4b. Snapshot for HTTP readers (city-scale, \(sensors) sensors: what the pipeline thread pauses for every \(interval) ms of event time)")
+print("(after each \(interval) ms of the trace's event time: Pipeline.snapshotChanges(), the pipeline thread's part, which")
 print("rebuilds only the sensors and zones changed since the previous snapshot or moved by time; then SnapshotAssembly.apply, the")
 print("publisher thread's part, which copies the shared sensor and zone lists, the previous snapshot dropped as SnapshotBox drops")
 print("it; reference: the same state rebuilt from scratch, AggregationCore.snapshot(), as the pipeline thread built every")
@@ -232,15 +234,16 @@ while next < city.count {
     let w0 = wallSeconds()
     let changes = pipeline.snapshotChanges()
     let w1 = wallSeconds()
-    published = assembly.apply(changes)
+    // Handed over as the publisher thread hands them over, so the assembly can move the pictures.
+    picturesBuilt.append(Double(changes.picturesBuilt))
+    zonesBuilt.append(Double(changes.zonesBuilt))
+    published = assembly.apply(consume changes)
     let w2 = wallSeconds()
     reference = pipeline.core.snapshot()
     let w3 = wallSeconds()
     changesTaken.append(w1 - w0)
     assembled.append(w2 - w1)
     full.append(w3 - w2)
-    picturesBuilt.append(Double(changes.picturesBuilt))
-    zonesBuilt.append(Double(changes.zonesBuilt))
     // Every measured snapshot, not only the last (outside the timed parts).
     precondition(published.sensors == reference.sensors && published.zones == reference.zones, "the refreshed snapshot must equal a full rebuild")
 }
