@@ -533,25 +533,27 @@ public struct AggregationCore: Sendable {
         }
         // The state's fields are read in place: a copy of the whole state would retain and release each of its
         // strings and arrays once more, and they are cold.
-        let lastSeen = sensors[s].lastSeen
-        let registered = sensors[s].definition != nil
+        let (address, definition, lastSeen, staleAfter, flowOccupancy, counts) = sensors.withUnsafeBufferPointer { sensors in
+            precondition(UInt(bitPattern: s) < UInt(bitPattern: sensors.count), "unknown sensor")
+            let state = sensors.baseAddress! + s
+            return (state.pointee.address, state.pointee.definition, state.pointee.lastSeen, state.pointee.staleAfterMilliseconds,
+                    state.pointee.kind == .flow ? state.pointee.flowOccupancy : nil, state.pointee.counts)
+        }
         let status: SensorStatus
-        if !registered {
+        if definition == nil {
             status = .unregistered
         } else if lastSeen == .min {
             status = .waiting
-        } else if now - lastSeen > sensors[s].staleAfterMilliseconds {
+        } else if now - lastSeen > staleAfter {
             status = .stale
         } else {
             status = .active
         }
         let estimate = status == .active ? peopleEstimate(s)?.people : nil
         return SensorSnapshot(
-            address: sensors[s].address, definition: sensors[s].definition, status: status,
+            address: address, definition: definition, status: status,
             lastSeen: lastSeen == .min ? nil : EventTime(milliseconds: lastSeen),
-            metrics: metrics,
-            flowOccupancy: sensors[s].kind == .flow ? sensors[s].flowOccupancy : nil,
-            people: estimate, counts: sensors[s].counts
+            metrics: metrics, flowOccupancy: flowOccupancy, people: estimate, counts: counts
         )
     }
 
