@@ -66,7 +66,19 @@ public final class StreetSenseService: Sendable {
         var storeOptions = SQLiteStore.Options()
         storeOptions.rejectLimit = configuration.store.rejectsMaxRows
         try Self.createParentDirectory(of: configuration.store.sqlitePath)
-        let store = try SQLiteStore(path: configuration.store.sqlitePath, options: storeOptions)
+        var upgradeStarted: ContinuousClock.Instant?
+        let store = try SQLiteStore(path: configuration.store.sqlitePath, options: storeOptions) { from, pending in
+            upgradeStarted = .now
+            logger.notice("upgrading the store's schema; a large store takes a few seconds (about 1 s per million rollup rows)", metadata: [
+                "path": .string(configuration.store.sqlitePath), "from": .string(from),
+                "to": .string(pending.last ?? from), "steps": .string(pending.joined(separator: ",")),
+            ])
+        }
+        if let upgradeStarted {
+            logger.notice("upgraded the store's schema", metadata: [
+                "seconds": .string(String(format: "%.1f", Double((ContinuousClock.now - upgradeStarted).wholeMilliseconds) / 1000)),
+            ])
+        }
         self.store = store
         let records = try store.syncRegistry(zones: configuration.zones, sensors: configuration.sensors)
 

@@ -33,7 +33,13 @@ public final class SQLiteStore: ReadingStore {
     ///
     /// Fails with ``StoreError/Code/corrupt`` if the file is not a StreetSense database or was migrated by a
     /// newer version, and ``StoreError/Code/cannotOpen`` if the file cannot be opened or created.
-    public init(path: String, options: Options = Options()) throws(StoreError) {
+    ///
+    /// - Parameter upgrading: called before an existing database is migrated, with the newest schema version it
+    ///   has and the versions about to be applied (never for a new file, nor when nothing is pending), so that
+    ///   the caller can say why start-up pauses: rewriting a large store's rollups takes seconds.
+    public init(
+        path: String, options: Options = Options(), upgrading: ((_ from: String, _ pending: [String]) -> Void)? = nil
+    ) throws(StoreError) {
         guard options.rejectLimit >= 1, options.retentionChunkRows >= 1, options.maximumReaderCount >= 1,
             options.blockRows >= 1
         else {
@@ -66,6 +72,11 @@ public final class SQLiteStore: ReadingStore {
                             + "\(try StoreSchema.migrator.appliedIdentifiers(db).subtracting(StoreSchema.migrator.migrations).sorted()))"
                     )
                 }
+            }
+            if let upgrading {
+                let applied = try pool.read { db in try StoreSchema.migrator.appliedMigrations(db) }
+                let pending = StoreSchema.migrator.migrations.filter { !applied.contains($0) }
+                if let newest = applied.last, !pending.isEmpty { upgrading(newest, pending) }
             }
             try StoreSchema.migrator.migrate(pool)
         }

@@ -161,7 +161,11 @@ struct RollupKeyTests {
             try pool.close()
         }
 
-        let store = try SQLiteStore(path: path)
+        var announced: [(from: String, pending: [String])] = []
+        let store = try SQLiteStore(path: path) { announced.append(($0, $1)) }
+        // The caller was told before the rollups were rewritten, once.
+        #expect(announced.map(\.from) == ["v2"])
+        #expect(announced.map(\.pending) == [["v3"]])
         defer { try? store.close() }
         let (migrations, indexes) = try store.pool.read { db in
             (
@@ -188,5 +192,16 @@ struct RollupKeyTests {
             try store.rollupSeries(sensorRef: 1, metric: .pm10, from: time(0), to: time(60_000), step: .seconds(60)) == [
                 SeriesPoint(start: time(0), count: 9, sum: 9, min: 1, max: 1)
             ])
+    }
+
+    /// A new file, or one already at the newest version, is not an upgrade: nothing is announced.
+    @Test func announcesNoUpgradeForANewOrCurrentFile() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.path("store.sqlite")
+        var announced = 0
+        try SQLiteStore(path: path) { _, _ in announced += 1 }.close()
+        try SQLiteStore(path: path) { _, _ in announced += 1 }.close()
+        #expect(announced == 0)
     }
 }
