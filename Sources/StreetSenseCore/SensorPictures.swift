@@ -249,7 +249,9 @@ extension AggregationCore {
         let known = sensors.count - newCount
         var updated: [(position: Int, picture: SensorSnapshot)] = []
         updated.reserveCapacity(changedSensors.count)
-        let changed = changedSensors
+        // Taken out while walked (and put back emptied), so that its buffer stays unique and keeps its capacity.
+        var changed = changedSensors
+        changedSensors = []
         for i in changed.indices {
             prefetchAhead(of: i, in: changed, coarse: coarse, rings: true)
             let s = Int(changed[i])
@@ -259,7 +261,8 @@ extension AggregationCore {
             if zone >= 0 { zones[zone].snapshotChanged = true }
             if s < known { updated.append(refreshPicture(s, at: now, coarse: &coarse)) }
         }
-        changedSensors.removeAll(keepingCapacity: true)
+        changed.removeAll(keepingCapacity: true)
+        changedSensors = changed
         // Listed first (the refreshes above moved their sensors' limits past now), so that each picture's memory
         // can be asked for a few pictures ahead.
         var due = pictures.due

@@ -104,94 +104,34 @@ public struct IngestCounts: Sendable, Hashable {
 }
 
 /// One sensor at snapshot time.
-///
-/// A value like any other, kept in one immutable box: snapshots hold 40 000 of these and hand the list from the
-/// pipeline thread to the publisher and on to HTTP readers, so copying or moving one is a pointer (one retain),
-/// not 270 bytes and a retain of each of its strings and arrays. Setting a property copies the box.
 public struct SensorSnapshot: Sendable, Hashable {
-    /// What a picture holds.
-    struct Fields: Sendable, Hashable {
-        var address: SensorAddress
-        var definition: SensorDefinition?
-        var status: SensorStatus
-        var lastSeen: EventTime?
-        var metrics: [MetricSnapshot]
-        var flowOccupancy: Double?
-        var people: Double?
-        var counts: IngestCounts
-    }
-
-    /// Never mutated once made; a setter replaces it.
-    final class Box: Sendable {
-        let fields: Fields
-        init(_ fields: Fields) { self.fields = fields }
-    }
-
-    private var box: Box
-
-    public var address: SensorAddress {
-        get { box.fields.address }
-        set { update { $0.address = newValue } }
-    }
+    public var address: SensorAddress
     /// nil for unregistered sensors.
-    public var definition: SensorDefinition? {
-        get { box.fields.definition }
-        set { update { $0.definition = newValue } }
-    }
-    public var status: SensorStatus {
-        get { box.fields.status }
-        set { update { $0.status = newValue } }
-    }
+    public var definition: SensorDefinition?
+    public var status: SensorStatus
     /// Event time of the newest accepted reading.
-    public var lastSeen: EventTime? {
-        get { box.fields.lastSeen }
-        set { update { $0.lastSeen = newValue } }
-    }
+    public var lastSeen: EventTime?
     /// The metrics this sensor has reported, in vocabulary order.
-    public var metrics: [MetricSnapshot] {
-        get { box.fields.metrics }
-        set { update { $0.metrics = newValue } }
-    }
+    public var metrics: [MetricSnapshot]
     /// For flow sensors: the running occupancy (Σ in − out, never below 0).
-    public var flowOccupancy: Double? {
-        get { box.fields.flowOccupancy }
-        set { update { $0.flowOccupancy = newValue } }
-    }
+    public var flowOccupancy: Double?
     /// The sensor's current estimate of people in what it covers (nil for air sensors and silent sensors).
-    public var people: Double? {
-        get { box.fields.people }
-        set { update { $0.people = newValue } }
-    }
-    public var counts: IngestCounts {
-        get { box.fields.counts }
-        set { update { $0.counts = newValue } }
-    }
+    public var people: Double?
+    public var counts: IngestCounts
 
     public init(
         address: SensorAddress, definition: SensorDefinition?, status: SensorStatus, lastSeen: EventTime?,
         metrics: [MetricSnapshot], flowOccupancy: Double?, people: Double?, counts: IngestCounts
     ) {
-        box = Box(Fields(
-            address: address, definition: definition, status: status, lastSeen: lastSeen, metrics: metrics,
-            flowOccupancy: flowOccupancy, people: people, counts: counts))
+        self.address = address
+        self.definition = definition
+        self.status = status
+        self.lastSeen = lastSeen
+        self.metrics = metrics
+        self.flowOccupancy = flowOccupancy
+        self.people = people
+        self.counts = counts
     }
-
-    private mutating func update(_ change: (inout Fields) -> Void) {
-        var fields = box.fields
-        change(&fields)
-        box = Box(fields)
-    }
-
-    public static func == (lhs: SensorSnapshot, rhs: SensorSnapshot) -> Bool {
-        lhs.box === rhs.box || lhs.box.fields == rhs.box.fields
-    }
-
-    public func hash(into hasher: inout Hasher) { box.fields.hash(into: &hasher) }
-}
-
-extension SensorSnapshot: CustomStringConvertible {
-    /// The fields, as a struct would print them (test failures and logs show what a picture holds).
-    public var description: String { "SensorSnapshot" + String(describing: box.fields).drop { $0 != "(" } }
 }
 
 extension SensorSnapshot {
