@@ -124,13 +124,10 @@ public struct AlertEngine: Sendable {
 
     // MARK: Zones
 
-    /// Evaluates a zone's crowd rules at a sample instant from its density windows (indexed by
-    /// ``WindowLength/rawValue``): the 1-minute mean for the levels, and the 5-minute `rate_per_minute` × 5 as
-    /// the build-up per 5 minutes. An empty window counts as "no value" (see ``LevelDebouncer``).
-    public mutating func evaluateZone(_ zone: ZoneHandle, at time: EventTime, windows: [WindowSummary], into events: inout [AlertEvent]) {
-        let density = windows.count > WindowLength.oneMinute.rawValue ? windows[WindowLength.oneMinute.rawValue].mean : nil
-        let fiveMinutes = windows.count > WindowLength.fiveMinutes.rawValue ? windows[WindowLength.fiveMinutes.rawValue] : .empty
-        evaluateZone(zone, at: time, density1m: density, fiveMinutes: fiveMinutes, into: &events)
+    /// Evaluates a zone's crowd rules at a sample instant from its density windows: the 1-minute mean for the
+    /// levels, and the 5-minute `rate_per_minute` × 5 as the build-up per 5 minutes. An empty window counts as "no value" (see ``LevelDebouncer``).
+    public mutating func evaluateZone(_ zone: ZoneHandle, at time: EventTime, windows: WindowSummaries, into events: inout [AlertEvent]) {
+        evaluateZone(zone, at: time, density1m: windows.oneMinute.mean, fiveMinutes: windows.fiveMinutes, into: &events)
     }
 
     /// Evaluates a zone's crowd rules at a sample instant: density levels on `density1m` (p/m²), build-up on

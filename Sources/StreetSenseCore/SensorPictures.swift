@@ -51,7 +51,7 @@ struct CoarseWindowCache: Sendable {
 
     /// The four windows of series `id` at `now` (ms), indexed by ``WindowLength/rawValue``; equal to
     /// ``SeriesTable/windows(_:at:)``.
-    mutating func windows(_ id: SeriesID, at now: Int64, in table: SeriesTable) -> [WindowSummary] {
+    mutating func windows(_ id: SeriesID, at now: Int64, in table: SeriesTable) -> WindowSummaries {
         guard enabled else { return table.windows(id, at: now) }
         let s = Int(id.rawValue)
         if s >= entries.count { entries.append(contentsOf: repeatElement(Entry(), count: s + 1 - entries.count)) }
@@ -62,7 +62,8 @@ struct CoarseWindowCache: Sendable {
             let (fifteenMinutes, oneHour) = table.coarseWindows(id, at: now)
             entries[s] = Entry(minute: minute, version: version, fifteenMinutes: fifteenMinutes, oneHour: oneHour)
         }
-        return [oneMinute, fiveMinutes, entries[s].fifteenMinutes, entries[s].oneHour]
+        return WindowSummaries(
+            oneMinute: oneMinute, fiveMinutes: fiveMinutes, fifteenMinutes: entries[s].fifteenMinutes, oneHour: entries[s].oneHour)
     }
 
     /// Starts loading the entry of series `id`. A hint only.

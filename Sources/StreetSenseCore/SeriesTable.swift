@@ -225,10 +225,10 @@ public struct SeriesTable: Sendable {
     /// The four window summaries of a series at time `now` (ms), indexed by ``WindowLength/rawValue``.
     ///
     /// A window of length w at T holds the buckets from the one containing T back to w / width − 1 before it.
-    public func windows(_ series: SeriesID, at now: Int64) -> [WindowSummary] {
+    public func windows(_ series: SeriesID, at now: Int64) -> WindowSummaries {
         let (oneMinute, fiveMinutes) = fineWindows(series, at: now)
         let (fifteenMinutes, oneHour) = coarseWindows(series, at: now)
-        return [oneMinute, fiveMinutes, fifteenMinutes, oneHour]
+        return WindowSummaries(oneMinute: oneMinute, fiveMinutes: fiveMinutes, fifteenMinutes: fifteenMinutes, oneHour: oneHour)
     }
 
     /// The 1- and 5-minute windows of a series at `now` (ms), without allocating.

@@ -51,16 +51,75 @@ public struct WindowSummary: Sendable, Hashable {
     }
 }
 
+/// The four windows of one series at one moment (1, 5 and 15 minutes, 1 hour), held inline: a picture
+/// carries them without an allocation of their own (an array here cost every rebuilt picture one `malloc` per
+/// metric on the pipeline thread and one `free` on the snapshot publisher's). Indexed by
+/// ``WindowLength/rawValue`` or by ``WindowLength``.
+///
+/// Invariant: exactly four elements, in ``WindowLength/allCases`` order.
+public struct WindowSummaries: Sendable, Hashable, RandomAccessCollection, MutableCollection {
+    public var oneMinute: WindowSummary
+    public var fiveMinutes: WindowSummary
+    public var fifteenMinutes: WindowSummary
+    public var oneHour: WindowSummary
+
+    /// Four empty windows.
+    public static let empty = WindowSummaries(oneMinute: .empty, fiveMinutes: .empty, fifteenMinutes: .empty, oneHour: .empty)
+
+    public init(oneMinute: WindowSummary, fiveMinutes: WindowSummary, fifteenMinutes: WindowSummary, oneHour: WindowSummary) {
+        self.oneMinute = oneMinute
+        self.fiveMinutes = fiveMinutes
+        self.fifteenMinutes = fifteenMinutes
+        self.oneHour = oneHour
+    }
+
+    public var startIndex: Int { 0 }
+    public var endIndex: Int { 4 }
+
+    public subscript(position: Int) -> WindowSummary {
+        get {
+            switch position {
+            case 0: oneMinute
+            case 1: fiveMinutes
+            case 2: fifteenMinutes
+            case 3: oneHour
+            default: preconditionFailure("window index \(position) is outside 0..<4")
+            }
+        }
+        set {
+            switch position {
+            case 0: oneMinute = newValue
+            case 1: fiveMinutes = newValue
+            case 2: fifteenMinutes = newValue
+            case 3: oneHour = newValue
+            default: preconditionFailure("window index \(position) is outside 0..<4")
+            }
+        }
+    }
+
+    public subscript(length: WindowLength) -> WindowSummary {
+        get { self[length.rawValue] }
+        set { self[length.rawValue] = newValue }
+    }
+}
+
+extension WindowSummaries: ExpressibleByArrayLiteral {
+    /// Exactly four windows, in ``WindowLength/allCases`` order.
+    public init(arrayLiteral windows: WindowSummary...) {
+        precondition(windows.count == 4, "WindowSummaries holds exactly four windows, not \(windows.count)")
+        self.init(oneMinute: windows[0], fiveMinutes: windows[1], fifteenMinutes: windows[2], oneHour: windows[3])
+    }
+}
+
 /// One metric of one sensor at snapshot time: its newest value and the four windows.
 public struct MetricSnapshot: Sendable, Hashable {
     public var metric: Metric
     /// The value with the newest event time.
     public var last: Double
     public var lastTime: EventTime
-    /// Indexed by ``WindowLength/rawValue``.
-    public var windows: [WindowSummary]
+    public var windows: WindowSummaries
 
-    public init(metric: Metric, last: Double, lastTime: EventTime, windows: [WindowSummary]) {
+    public init(metric: Metric, last: Double, lastTime: EventTime, windows: WindowSummaries) {
         self.metric = metric
         self.last = last
         self.lastTime = lastTime
@@ -167,7 +226,7 @@ public struct ZoneSnapshot: Sendable, Hashable {
     /// Event time of the newest reading that changed the estimate.
     public var updatedAt: EventTime?
     /// Windows over the zone's density series, indexed by ``WindowLength/rawValue``.
-    public var windows: [WindowSummary]
+    public var windows: WindowSummaries
     /// Median and 95th percentile of the density over 15 minutes, when known.
     public var p50Density15m: Double?
     public var p95Density15m: Double?
@@ -179,7 +238,7 @@ public struct ZoneSnapshot: Sendable, Hashable {
 
     public init(
         definition: ZoneDefinition, people: Double?, densityPPM2: Double?, level: DensityLevel, updatedAt: EventTime?,
-        windows: [WindowSummary], p50Density15m: Double?, p95Density15m: Double?, coverage: ZoneCoverage,
+        windows: WindowSummaries, p50Density15m: Double?, p95Density15m: Double?, coverage: ZoneCoverage,
         sensors: [SensorAddress], air: [(metric: Metric, value: Double)]
     ) {
         self.definition = definition
@@ -212,7 +271,7 @@ extension ZoneSnapshot {
     /// An empty zone, left behind where a zone is moved out of a list.
     static let placeholder = ZoneSnapshot(
         definition: ZoneDefinition(id: "", name: "", areaM2: 0), people: nil, densityPPM2: nil, level: .normal,
-        updatedAt: nil, windows: [], p50Density15m: nil, p95Density15m: nil,
+        updatedAt: nil, windows: .empty, p50Density15m: nil, p95Density15m: nil,
         coverage: ZoneCoverage(sensorsUsed: 0, sensorsStale: 0, coveredM2: 0), sensors: [], air: [])
 }
 

@@ -5,11 +5,11 @@ import StreetSenseCore
 /// times with milliseconds, units in field names, `null` where a value is unknown.
 extension JSONWriter {
     /// `{"1m": {count, mean, min, max, rate_per_minute}, "5m", "15m", "1h"}`.
-    mutating func windows(_ windows: [WindowSummary]) {
+    mutating func windows(_ windows: WindowSummaries) {
         object { json in
             for length in WindowLength.allCases {
                 json.key(length.label)
-                let window = length.rawValue < windows.count ? windows[length.rawValue] : .empty
+                let window = windows[length]
                 json.object { json in
                     json.member("count", window.count)
                     json.member("mean", window.mean)

@@ -132,11 +132,11 @@ public struct ReplayReport: Sendable {
     }
 
     /// `{"1m": {count, sum, mean, min, max, rate_per_minute}, "5m", "15m", "1h"}`.
-    static func windows(_ windows: [WindowSummary], into json: inout ReportJSON) {
+    static func windows(_ windows: WindowSummaries, into json: inout ReportJSON) {
         json.object { json in
             for length in WindowLength.allCases {
                 json.key(length.label)
-                let window = length.rawValue < windows.count ? windows[length.rawValue] : .empty
+                let window = windows[length]
                 json.object { json in
                     json.member("count", window.count)
                     json.member("sum", window.sum)

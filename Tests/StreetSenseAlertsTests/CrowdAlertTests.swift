@@ -188,7 +188,7 @@ import Testing
         var events: [AlertEvent] = []
         let oneMinute = WindowSummary(count: 12, sum: 31.2, min: 2.4, max: 2.8, ratePerMinute: 0.1)
         let fiveMinutes = WindowSummary(count: 60, sum: 120, min: 1.0, max: 2.8, ratePerMinute: 0.3)
-        let windows = [oneMinute, fiveMinutes, .empty, .empty]
+        let windows: WindowSummaries = [oneMinute, fiveMinutes, .empty, .empty]
         for s in stride(from: 0, to: 35, by: 5) {
             engine.evaluateZone(zone, at: at(Double(s)), windows: windows, into: &events)
         }
@@ -198,7 +198,7 @@ import Testing
         let buildUp = try #require(events.first { $0.rule == .buildUp })
         #expect(buildUp.value == 0.3 * 5)
         // An empty window set is "no value".
-        engine.evaluateZone(zone, at: at(35), windows: [], into: &events)
+        engine.evaluateZone(zone, at: at(35), windows: .empty, into: &events)
         #expect(events.count == 2)
     }
 
