@@ -133,12 +133,13 @@ case "end-to-end":
     var benchmark = EndToEndThroughputBenchmark()
     benchmark.sensors = option("--sensors", default: smoke ? 400 : benchmark.sensors)
     benchmark.minutes = option("--minutes", default: smoke ? 3 : benchmark.minutes)
+    benchmark.rounds = option("--rounds", default: benchmark.rounds)
     switch stringOption("--qos") {
     case "1": benchmark.qualities = [.atLeastOnce]
     case "0": benchmark.qualities = [.atMostOnce]
     default: break
     }
-    print("streetsense-bench end-to-end --sensors \(benchmark.sensors) --minutes \(benchmark.minutes) "
+    print("streetsense-bench end-to-end --sensors \(benchmark.sensors) --minutes \(benchmark.minutes) --rounds \(benchmark.rounds) "
         + "--qos \(benchmark.qualities.map { String($0.rawValue) }.joined(separator: ","))\(smoke ? " (--smoke)" : "")")
     print("machine: \(machineDescription()); \(mosquittoVersion())")
     let started = Date()
@@ -162,7 +163,7 @@ case "http":
 default:
     print("""
         usage: streetsense-bench alert-latency [--rate 10000] [--probes 200] [--seconds 20] [--window 1000 (0: open loop)]
-               streetsense-bench end-to-end [--sensors 40000] [--minutes 30] [--qos 1|0 (default both)] [--smoke]
+               streetsense-bench end-to-end [--sensors 40000] [--minutes 30] [--qos 1|0 (default both)] [--rounds 1] [--smoke]
                streetsense-bench store [--sensors 40000] [--readings 2000000] [--batch-rows 10000] [--reps 3] [--directory DIR] [--smoke]
                streetsense-bench http [--sensors 40000] [--rate 20000] [--seconds 20] [--connections 4] [--pause-ms 10 (0: no paced windows)] [--smoke]
         """)
