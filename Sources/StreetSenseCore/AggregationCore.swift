@@ -525,7 +525,11 @@ public struct AggregationCore: Sendable {
 
     /// One sensor as a snapshot shows it at `now`, its windows through `coarse`.
     func sensorSnapshot(_ s: Int, at now: Int64, coarse: inout CoarseWindowCache) -> SensorSnapshot {
+        // Sized once: grown by appends, an air sensor's list was allocated four times (1, 2, 4, 8).
         var metrics: [MetricSnapshot] = []
+        var seriesCount = 0
+        for m in 0..<Metric.count where sensorSeries[s &* Metric.count &+ m] >= 0 { seriesCount += 1 }
+        metrics.reserveCapacity(seriesCount)
         for metric in Metric.allCases {
             let id = sensorSeries[s * Metric.count + Int(metric.rawValue)]
             guard id >= 0, let newest = series.newest(SeriesID(id)), let last = series.last(SeriesID(id)) else { continue }

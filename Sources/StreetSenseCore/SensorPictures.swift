@@ -26,6 +26,9 @@ struct SensorPictures: Sendable {
     var due: [Int32] = []
     /// The 15-minute and 1-hour windows last worked out for each series.
     var coarse = CoarseWindowCache()
+    /// The coarse epoch (minute) of the previous changes' "now": when it moved, every cached coarse window is
+    /// from an earlier minute, so refreshing a picture reads its coarse rings.
+    var minute: Int32 = .min
 }
 
 /// The 15-minute and 1-hour windows of each series as last worked out for a snapshot, with the minute and the
@@ -270,8 +273,12 @@ extension AggregationCore {
         pictures.due = []
         due.removeAll(keepingCapacity: true)
         for s in 0..<known where pictures.validUntil[s] <= now { due.append(Int32(truncatingIfNeeded: s)) }
+        // In a new minute the coarse windows are worked out again from the rings (at replay pace, most snapshots).
+        let minute = RingGeometry.epoch(of: now, width: RingGeometry.coarseWidth)
+        let newMinute = minute != pictures.minute
+        pictures.minute = minute
         for i in due.indices {
-            prefetchAhead(of: i, in: due, coarse: coarse, rings: false)
+            prefetchAhead(of: i, in: due, coarse: coarse, rings: newMinute)
             updated.append(refreshPicture(Int(due[i]), at: now, coarse: &coarse))
         }
         pictures.due = due
@@ -307,7 +314,7 @@ extension AggregationCore {
     static let picturePrefetchDistance = 2
 
     /// Starts loading the memory of the pictures `list[i + d]` (series headers, fine rings, cached coarse
-    /// windows, and with `rings` the coarse rings too: new input means they are read) and `list[i + 2d]` (state,
+    /// windows, and with `rings` the coarse rings too: new input or a new minute means they are read) and `list[i + 2d]` (state,
     /// series ids).
     @inline(__always)
     private func prefetchAhead(of i: Int, in list: [Int32], coarse: borrowing CoarseWindowCache, rings: Bool) {
@@ -319,7 +326,7 @@ extension AggregationCore {
                 let id = sensorSeries[s &* Metric.count &+ m]
                 guard id >= 0 else { continue }
                 series.prefetchRings(SeriesID(id), coarse: rings)
-                if !rings { coarse.prefetch(SeriesID(id)) }
+                coarse.prefetch(SeriesID(id))
             }
         }
     }
