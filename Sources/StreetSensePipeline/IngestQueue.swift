@@ -70,6 +70,10 @@ public struct MessageBatch: Sendable {
 /// last eight), the consumer naps: it sleeps at most ``napLength`` and is not woken, and a batch collects
 /// meanwhile. A message then waits at most one nap longer; at lower rates, and after a pause of one nap, every
 /// message wakes the consumer at once, as without naps.
+///
+/// The default nap, 500 µs, is measured (`streetsense-corebench --only ingest`): at 25 000 messages/s the consumer
+/// spent 3.9 µs a message beyond its work with 200 µs naps, 1.9 with 500 and 1.2 with 1 ms, for a wait of 0.14,
+/// 0.29 and 0.54 ms at p50 (p99 0.72, 0.61 and 1.11 ms).
 public final class IngestQueue: @unchecked Sendable {
     // @unchecked: every mutable field is guarded by `condition`.
     private let condition = NSCondition()
@@ -103,7 +107,7 @@ public final class IngestQueue: @unchecked Sendable {
 
     public init(
         maximumMessages: Int = 16_384, maximumBytes: Int = 8 << 20, payloadLimit: Int = 65_536,
-        busyGap: Duration = .microseconds(50), napLength: Duration = .microseconds(200)
+        busyGap: Duration = .microseconds(50), napLength: Duration = .microseconds(500)
     ) {
         self.maximumMessages = maximumMessages
         self.maximumBytes = maximumBytes

@@ -1,12 +1,13 @@
 // The in-process benchmark table (`make bench-core`): the aggregation core and decode → route → aggregate,
 // each next to a reference measured in the same run on the same input, as a ratio.
 //
-//   streetsense-corebench [--smoke] [--reps N] [--skip-million] [--only core|pipeline|snapshot] [--series N] [--sensors N]
-//                        [--interval MS]
+//   streetsense-corebench [--smoke] [--reps N] [--skip-million] [--only core|pipeline|snapshot|ingest] [--series N]
+//                        [--sensors N] [--interval MS]
 //
 // --smoke runs every row once with tiny sizes and prints the table without judging it (`make test`).
 // --only, --series and --sensors narrow a run (for profiling, e.g. under valgrind --tool=callgrind). --interval sets the
-// event time between snapshots in the snapshot row (250 ms as live; 10 000 is a replay at about 40×).
+// event time between snapshots in the snapshot row (250 ms as live; 10 000 is a replay at about 40×). The ingest row
+// (the MQTT thread's hand-off to the pipeline thread, with each nap length) runs only with --only ingest.
 
 import CoreWorkloads
 import Foundation
@@ -261,5 +262,95 @@ print("| reference: full rebuild on the pipeline thread | \(ms(quantile(full, 0.
 print("")
 print("pipeline-thread pause, full rebuild ÷ changes, at p50: \(ratio(quantile(full, 0.5) / quantile(changesTaken, 0.5))); at p99: \(ratio(quantile(full, 0.99) / quantile(changesTaken, 0.99))) (\(changesTaken.count) snapshots)")
 print("")
+}
+// MARK: Ingest hand-off
+
+/// One run of the hand-off: a producer thread appends `count` messages `gap` nanoseconds apart (busy-waiting, as
+/// the MQTT thread appends while the broker streams), and this thread takes them as `PipelineRunner` does,
+/// spending `work` nanoseconds a message as the pipeline would.
+func measureHandOff(count: Int, gap: UInt64, work: UInt64, nap: Duration)
+    -> (cpuPerMessage: Double, switches: Int, takes: Int, naps: Int, waits: [Double])
+{
+    /// Each message's append time: written by the producer before the append, read after the take that returns
+    /// it (the queue's lock orders the two).
+    final class AppendTimes: @unchecked Sendable {
+        let times: UnsafeMutableBufferPointer<UInt64>
+        init(_ count: Int) { times = .allocate(capacity: count); times.initialize(repeating: 0) }
+        deinit { times.deallocate() }
+    }
+    let queue = IngestQueue(napLength: nap)
+    let appendTimes = AppendTimes(count)
+    let appended = appendTimes.times
+    let topic = Array("streetsense/v1/readings/city/cam-00001".utf8)
+    let producer = Thread {
+        let appended = appendTimes.times
+        var payload = [UInt8](repeating: 0x20, count: 60)
+        var next = DispatchTime.now().uptimeNanoseconds
+        for i in 0..<count {
+            while DispatchTime.now().uptimeNanoseconds < next {}
+            withUnsafeBytes(of: UInt64(i).littleEndian) { for k in 0..<8 { payload[k] = $0[k] } }
+            appended[i] = DispatchTime.now().uptimeNanoseconds
+            queue.append(topic: topic.span, payload: payload.span, arrival: EventTime(milliseconds: 0))
+            next += gap
+        }
+    }
+    func threadCPU() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+    }
+    func contextSwitches() -> Int {
+        var usage = rusage()
+        getrusage(__rusage_who_t(1), &usage)  // RUSAGE_THREAD
+        return usage.ru_nvcsw + usage.ru_nivcsw
+    }
+    var waits = [Double]()
+    waits.reserveCapacity(count)
+    var recycled: MessageBatch?
+    var takes = 0
+    let switches0 = contextSwitches(), cpu0 = threadCPU()
+    producer.start()
+    while waits.count < count {
+        guard let batch = queue.take(recycling: &recycled, timeout: .milliseconds(50)) else { continue }
+        takes += 1
+        let taken = DispatchTime.now().uptimeNanoseconds
+        batch.bytes.withUnsafeBytes { bytes in
+            for entry in batch.entries {
+                let i = Int(UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: entry.payloadStart, as: UInt64.self)))
+                waits.append(Double(taken &- appended[i]) / 1e6)
+            }
+        }
+        let end = DispatchTime.now().uptimeNanoseconds + UInt64(batch.count) * work
+        while DispatchTime.now().uptimeNanoseconds < end {}
+        recycled = batch
+    }
+    let cpu = threadCPU() - cpu0, switches = contextSwitches() - switches0
+    return (cpu / Double(count), switches, takes, queue.consumerNaps, waits)
+}
+
+if only == "ingest" {
+    let count = smoke ? 20_000 : 400_000
+    let work: UInt64 = 1_000
+    print("## 4c. Ingest hand-off: the MQTT thread's appends, the pipeline thread's takes")
+    print("(a producer thread appends \(count) messages of 60 bytes, spaced by busy-waiting; this thread takes them as")
+    print("PipelineRunner does and spends \(work) ns a message as the pipeline would. CPU and context switches are the consumer")
+    print("thread's own; a message's wait is from its append to the take that returned it)")
+    print("")
+    print("| gap between messages (rate) | nap | consumer CPU a message, beyond the work | context switches per 1 000 messages | messages a take | naps | wait p50 | p99 | max |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    func quantile(_ values: [Double], _ q: Double) -> Double {
+        let sorted = values.sorted()
+        return sorted.isEmpty ? .nan : sorted[min(sorted.count - 1, Int((q * Double(sorted.count)).rounded(.up)) - 1)]
+    }
+    let naps: [Int] = option("--naps").map { $0.split(separator: ",").compactMap { Int($0) } } ?? [200, 500, 1_000]
+    for gap in [100, 40, 20] as [UInt64] {
+        for nap in naps {
+            let r = measureHandOff(count: count, gap: gap * 1_000, work: work, nap: .microseconds(nap))
+            print("| \(gap) µs (\(rate(1e6 / Double(gap)))) | \(nap) µs | \(String(format: "%.2f µs", r.cpuPerMessage * 1e6 - Double(work) / 1e3)) | "
+                + "\(String(format: "%.1f", Double(r.switches) / Double(count) * 1_000)) | \(String(format: "%.1f", Double(count) / Double(r.takes))) | \(r.naps) | "
+                + "\(String(format: "%.3f ms", quantile(r.waits, 0.5))) | \(String(format: "%.3f ms", quantile(r.waits, 0.99))) | \(String(format: "%.3f ms", r.waits.max() ?? .nan)) |")
+        }
+    }
+    print("")
 }
 print("load average at end: \(loadAverage())")
