@@ -123,7 +123,7 @@ bench: bench-deps
 	@$(SWIFT) --version 2>&1 | head -1
 	"$$($(SWIFT) build -c release --show-bin-path)/streetsense-bench" alert-latency --rate 10000 --seconds 20
 	"$$($(SWIFT) build -c release --show-bin-path)/streetsense-bench" alert-latency --rate 20000 --seconds 20
-	"$$($(SWIFT) build -c release --show-bin-path)/streetsense-bench" end-to-end --sensors 40000 --minutes 30
+	"$$($(SWIFT) build -c release --show-bin-path)/streetsense-bench" end-to-end --sensors 40000 --minutes 30 --rounds 3
 	"$$($(SWIFT) build -c release --show-bin-path)/streetsense-bench" store --sensors 40000 --readings 2000000 --reps 3
 	"$$($(SWIFT) build -c release --show-bin-path)/streetsense-bench" http --sensors 40000 --rate 20000 --seconds 20 --connections 4
 	$(MAKE) bench-core
