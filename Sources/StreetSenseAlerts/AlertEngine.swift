@@ -125,7 +125,8 @@ public struct AlertEngine: Sendable {
     // MARK: Zones
 
     /// Evaluates a zone's crowd rules at a sample instant from its density windows: the 1-minute mean for the
-    /// levels, and the 5-minute `rate_per_minute` × 5 as the build-up per 5 minutes. An empty window counts as "no value" (see ``LevelDebouncer``).
+    /// levels, and the 5-minute `rate_per_minute` × 5 as the build-up per 5 minutes. An empty window counts as
+    /// "no value" (see ``LevelDebouncer``).
     public mutating func evaluateZone(_ zone: ZoneHandle, at time: EventTime, windows: WindowSummaries, into events: inout [AlertEvent]) {
         evaluateZone(zone, at: time, density1m: windows.oneMinute.mean, fiveMinutes: windows.fiveMinutes, into: &events)
     }
@@ -221,21 +222,13 @@ public struct AlertEngine: Sendable {
     public func prefetch(_ sensor: SensorHandle, metric: Metric? = nil) {
         let s = Int(sensor.index)
         guard s >= 0, s < sensors.count else { return }
-        sensors.withUnsafeBufferPointer { buffer in
-            let state = UnsafeRawPointer(buffer.baseAddress! + s)
-            for offset in stride(from: 0, to: MemoryLayout<SensorAlertState>.stride, by: 64) {
-                streetsense_prefetch_for_write(state + offset)
-            }
-        }
+        sensors.withUnsafeBufferPointer { streetsense_prefetch_range_for_write($0.baseAddress! + s, MemoryLayout<SensorAlertState>.stride) }
         offlineDeadline.withUnsafeBufferPointer { streetsense_prefetch_for_write($0.baseAddress! + s) }
         stuckRuns.withUnsafeBufferPointer { runs in
             if let metric {
                 streetsense_prefetch_for_write(runs.baseAddress! + (s * Metric.count + Int(metric.rawValue)))
             } else {
-                let row = UnsafeRawPointer(runs.baseAddress! + s * Metric.count)
-                for offset in stride(from: 0, to: Metric.count * MemoryLayout<StuckRun>.stride, by: 64) {
-                    streetsense_prefetch_for_write(row + offset)
-                }
+                streetsense_prefetch_range_for_write(runs.baseAddress! + s * Metric.count, Metric.count * MemoryLayout<StuckRun>.stride)
             }
         }
     }

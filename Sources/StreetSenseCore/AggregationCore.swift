@@ -183,10 +183,7 @@ public struct AggregationCore: Sendable {
     public func prefetchSensor(_ sensor: SensorIndex) {
         let s = Int(sensor.rawValue)
         guard s >= 0, s < sensors.count else { return }
-        sensors.withUnsafeBufferPointer { sensors in
-            let state = UnsafeRawPointer(sensors.baseAddress! + s)
-            for offset in stride(from: 0, to: MemoryLayout<SensorState>.stride, by: 64) { streetsense_prefetch_for_write(state + offset) }
-        }
+        sensors.withUnsafeBufferPointer { streetsense_prefetch_range_for_write($0.baseAddress! + s, MemoryLayout<SensorState>.stride) }
         sensorSeries.withUnsafeBufferPointer { streetsense_prefetch_for_write($0.baseAddress! + s &* Metric.count) }
         zoneMemberOfSensor.withUnsafeBufferPointer { streetsense_prefetch_for_write($0.baseAddress! + s) }
     }

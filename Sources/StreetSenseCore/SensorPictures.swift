@@ -73,11 +73,7 @@ struct CoarseWindowCache: Sendable {
     func prefetch(_ id: SeriesID) {
         let s = Int(id.rawValue)
         guard s >= 0, s < entries.count else { return }
-        entries.withUnsafeBufferPointer { entries in
-            let entry = UnsafeRawPointer(entries.baseAddress! + s)
-            for offset in stride(from: 0, to: MemoryLayout<Entry>.stride, by: 64) { streetsense_prefetch_for_read(entry + offset) }
-            streetsense_prefetch_for_read(entry + (MemoryLayout<Entry>.stride &- 1))
-        }
+        entries.withUnsafeBufferPointer { streetsense_prefetch_range_for_read($0.baseAddress! + s, MemoryLayout<Entry>.stride) }
     }
 }
 
@@ -314,8 +310,8 @@ extension AggregationCore {
     static let picturePrefetchDistance = 2
 
     /// Starts loading the memory of the pictures `list[i + d]` (series headers, fine rings, cached coarse
-    /// windows, and with `rings` the coarse rings too: new input or a new minute means they are read) and `list[i + 2d]` (state,
-    /// series ids).
+    /// windows, and with `rings` the coarse rings too: new input or a new minute means they are read) and
+    /// `list[i + 2d]` (state, series ids).
     @inline(__always)
     private func prefetchAhead(of i: Int, in list: [Int32], coarse: borrowing CoarseWindowCache, rings: Bool) {
         let d = Self.picturePrefetchDistance

@@ -215,10 +215,8 @@ public struct SeriesTable: Sendable {
         guard s >= 0, s < header.count else { return }
         header.withUnsafeBufferPointer { streetsense_prefetch_for_read($0.baseAddress! + s) }
         buckets.withUnsafeBufferPointer { buckets in
-            let row = UnsafeRawPointer(buckets.baseAddress! + s &* Self.bucketsPerSeries)
-            let bytes = (coarse ? Self.bucketsPerSeries : RingGeometry.fineSlots) &* MemoryLayout<TimeBucket>.stride
-            for offset in stride(from: 0, to: bytes, by: 64) { streetsense_prefetch_for_read(row + offset) }
-            streetsense_prefetch_for_read(row + (bytes &- 1))  // the row need not start on a line
+            let count = coarse ? Self.bucketsPerSeries : RingGeometry.fineSlots
+            streetsense_prefetch_range_for_read(buckets.baseAddress! + s &* Self.bucketsPerSeries, count &* MemoryLayout<TimeBucket>.stride)
         }
     }
 
