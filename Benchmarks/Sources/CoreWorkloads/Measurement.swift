@@ -48,3 +48,9 @@ public func median(_ values: [Double]) -> Double {
     let mid = sorted.count / 2
     return sorted.count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
 }
+
+/// The nearest-rank quantile `q` (0 < q ≤ 1) of some values, nan for none.
+public func quantile(_ values: [Double], _ q: Double) -> Double {
+    let sorted = values.sorted()
+    return sorted.isEmpty ? .nan : sorted[min(sorted.count - 1, Int((q * Double(sorted.count)).rounded(.up)) - 1)]
+}

@@ -250,10 +250,6 @@ while next < city.count {
     precondition(published.sensors == reference.sensors && published.zones == reference.zones, "the refreshed snapshot must equal a full rebuild")
 }
 precondition(published.sensors == reference.sensors && published.zones == reference.zones, "the refreshed snapshot must equal a full rebuild")
-func quantile(_ values: [Double], _ q: Double) -> Double {
-    let sorted = values.sorted()
-    return sorted.isEmpty ? .nan : sorted[min(sorted.count - 1, Int((q * Double(sorted.count)).rounded(.up)) - 1)]
-}
 func ms(_ seconds: Double) -> String { String(format: "%.3f ms", seconds * 1000) }
 print("| part | p50 | p99 | max |")
 print("|---|---:|---:|---:|")
@@ -339,10 +335,6 @@ if only == nil || only == "ingest" {
     print("")
     print("| gap between messages (rate) | nap | consumer CPU a message, beyond the work | context switches per 1 000 messages | messages a take | naps | wait p50 | p99 | max |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    func quantile(_ values: [Double], _ q: Double) -> Double {
-        let sorted = values.sorted()
-        return sorted.isEmpty ? .nan : sorted[min(sorted.count - 1, Int((q * Double(sorted.count)).rounded(.up)) - 1)]
-    }
     let naps: [Int] = option("--naps").map { $0.split(separator: ",").compactMap { Int($0) } } ?? (smoke ? [500] : [200, 500, 1_000])
     for gap in [100, 40, 20] as [UInt64] {
         for nap in naps {
