@@ -142,6 +142,15 @@ public struct AlertEngine: Sendable {
         evaluateZone(zone, at: time, density1m: density1m, buildUpPer5Min: rise, into: &events)
     }
 
+    /// Evaluates a zone's crowd rules at a sample instant from the core's ``ZoneSample/trend``: the same as
+    /// ``evaluateZone(_:at:windows:into:)`` with the windows it was taken from.
+    public mutating func evaluateZone(_ zone: ZoneHandle, at time: EventTime, trend: DensityTrend, into events: inout [AlertEvent]) {
+        let rise = BuildUpAlertRule.risePer5Minutes(
+            count: trend.fiveMinuteCount, ratePerMinute: trend.fiveMinuteRatePerMinute,
+            minimumSamples: zones[Int(zone.index)].timing.buildUpMinimumSamples)
+        evaluateZone(zone, at: time, density1m: trend.oneMinuteMean, buildUpPer5Min: rise, into: &events)
+    }
+
     /// Evaluates a zone's crowd rules at `time`: density levels on `density1m` (p/m²), build-up on
     /// `buildUpPer5Min` (p/m² per 5 minutes). `nil` or non-finite values are "no value": no run progresses,
     /// no alert changes.
@@ -218,8 +227,9 @@ public struct AlertEngine: Sendable {
     /// (its rule state, offline deadline and stuck-value run), so that the pipeline can ask for it before it
     /// aggregates the message and find it in cache afterwards: at 10 000 sensors those were the two costliest
     /// cache misses of the pipeline. A hint only: no visible effect. Without `metric` (not decoded yet), the
-    /// stuck-value runs of every metric of the sensor.
-    public func prefetch(_ sensor: SensorHandle, metric: Metric? = nil) {
+    /// stuck-value runs of every metric of the sensor. Mutating only so that callers pass the engine in place: a
+    /// non-mutating call from the pipeline copied the whole engine first (a `memcpy` per call).
+    public mutating func prefetch(_ sensor: SensorHandle, metric: Metric? = nil) {
         let s = Int(sensor.index)
         guard s >= 0, s < sensors.count else { return }
         sensors.withUnsafeBufferPointer { streetsense_prefetch_range_for_write($0.baseAddress! + s, MemoryLayout<SensorAlertState>.stride) }

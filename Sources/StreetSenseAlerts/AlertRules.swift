@@ -78,7 +78,12 @@ public struct BuildUpAlertRule: Hashable, Sendable {
 
     /// ``risePer5Minutes(of:sampleInterval:)`` with ``minimumSamples(sampleInterval:)`` already worked out.
     static func risePer5Minutes(of fiveMinutes: WindowSummary, minimumSamples: Double) -> Double? {
-        guard let rate = fiveMinutes.ratePerMinute, Double(fiveMinutes.count) + 1e-9 >= minimumSamples else { return nil }
+        risePer5Minutes(count: fiveMinutes.count, ratePerMinute: fiveMinutes.ratePerMinute, minimumSamples: minimumSamples)
+    }
+
+    /// The same from a 5-minute window's sample count and slope.
+    static func risePer5Minutes(count: Int, ratePerMinute: Double?, minimumSamples: Double) -> Double? {
+        guard let rate = ratePerMinute, Double(count) + 1e-9 >= minimumSamples else { return nil }
         return risePer5Minutes(ratePerMinute: rate)
     }
 

@@ -43,17 +43,15 @@ public struct ZoneSample: Sendable, Hashable {
     public var instant: EventTime
     /// The density at the instant; nil when no fresh sensor covers the zone.
     public var density: Double?
-    /// The 1-minute window of the density series at the instant.
-    public var oneMinute: WindowSummary
-    /// The 5-minute window of the density series at the instant (its `ratePerMinute` drives build-up alerts).
-    public var fiveMinutes: WindowSummary
+    /// The 1- and 5-minute windows of the density series at the instant, as far as the rules read them (the
+    /// 1-minute mean drives density alerts, the 5-minute slope build-up alerts).
+    public var trend: DensityTrend
 
-    public init(zoneIndex: Int, instant: EventTime, density: Double?, oneMinute: WindowSummary, fiveMinutes: WindowSummary) {
+    public init(zoneIndex: Int, instant: EventTime, density: Double?, trend: DensityTrend) {
         self.zoneIndex = zoneIndex
         self.instant = instant
         self.density = density
-        self.oneMinute = oneMinute
-        self.fiveMinutes = fiveMinutes
+        self.trend = trend
     }
 }
 
@@ -91,7 +89,7 @@ public struct AggregationCore: Sendable {
     private var sampledThrough: Int64 = .min
 
     public private(set) var series = SeriesTable()
-    var sensors: [SensorState] = []
+    @usableFromInline var sensors: [SensorState] = []
     var zones: [ZoneState] = []
     var sensorByAddress: [SensorAddress: SensorIndex] = [:]
     /// `Metric.count` series ids per sensor (−1 where the sensor has not reported that metric).
@@ -167,6 +165,10 @@ public struct AggregationCore: Sendable {
     public var sensorCount: Int { sensors.count }
 
     /// The address of a sensor.
+    ///
+    /// Inlinable, like ``kind(of:)``: called from another module on a core held in a class, the call copied the
+    /// whole core first (a `memcpy` per message in the pipeline).
+    @inlinable
     public func address(of sensor: SensorIndex) -> SensorAddress { sensors[Int(sensor.rawValue)].address }
 
     /// The stable store reference of a sensor.
@@ -176,11 +178,14 @@ public struct AggregationCore: Sendable {
     public func isRegistered(_ sensor: SensorIndex) -> Bool { sensors[Int(sensor.rawValue)].kind != nil }
 
     /// The kind of a registered sensor (nil when unregistered).
+    @inlinable
     public func kind(of sensor: SensorIndex) -> SensorKind? { sensors[Int(sensor.rawValue)].kind }
 
     /// Starts loading what applying a message of `sensor` reads first: its state, its series ids and the index
     /// of its zone member. A hint only: no visible effect. Ask for it a few messages ahead, then ``prefetchSeries(of:)``.
-    public func prefetchSensor(_ sensor: SensorIndex) {
+    /// Mutating only so that callers pass the core in place: a non-mutating call from the pipeline copied the
+    /// whole core first (a `memcpy` per call).
+    public mutating func prefetchSensor(_ sensor: SensorIndex) {
         let s = Int(sensor.rawValue)
         guard s >= 0, s < sensors.count else { return }
         sensors.withUnsafeBufferPointer { streetsense_prefetch_range_for_write($0.baseAddress! + s, MemoryLayout<SensorState>.stride) }
@@ -190,7 +195,8 @@ public struct AggregationCore: Sendable {
 
     /// Starts loading the series of `sensor`: each one's header, and its buckets for a reading at "now". Reads the
     /// sensor's series ids (ask for them with ``prefetchSensor(_:)`` first) and its zone member. A hint only.
-    public func prefetchSeries(of sensor: SensorIndex) {
+    /// Mutating for the same reason as ``prefetchSensor(_:)``.
+    public mutating func prefetchSeries(of sensor: SensorIndex) {
         let s = Int(sensor.rawValue)
         guard s >= 0, s < sensors.count else { return }
         let member = Int(zoneMemberOfSensor[s])
@@ -328,15 +334,26 @@ public struct AggregationCore: Sendable {
 
     private mutating func sampleZone(_ z: Int, at instant: Int64) {
         let estimate = zoneEstimate(z, at: instant)
+        let id = zones[z].densitySeries
+        let versionBefore = series.version(id)
         if let density = estimate.density {
-            _ = series.record(zones[z].densitySeries, time: instant, value: density, lateness: 0)
+            _ = series.record(id, time: instant, value: density, lateness: 0)
             zones[z].samples.append(instant: instant, value: density)
             zones[z].snapshotChanged = true
         }
         if recordsZoneSamples {
-            let (oneMinute, fiveMinutes) = series.fineWindows(zones[z].densitySeries, at: instant)
-            zoneSamples.append(ZoneSample(zoneIndex: z, instant: EventTime(milliseconds: instant), density: estimate.density,
-                                          oneMinute: oneMinute, fiveMinutes: fiveMinutes))
+            // The older buckets' sums of the last sample still hold if it was taken in this fine bucket and nothing
+            // was recorded into the series since (this sample went into the bucket `instant` falls in).
+            let epoch = RingGeometry.epoch(of: instant, width: RingGeometry.fineWidth)
+            var carry = zones[z].trendCarry
+            if carry.epoch != epoch || carry.version != versionBefore {
+                carry.older = series.fineTrendOlder(id, at: instant)
+                carry.epoch = epoch
+            }
+            carry.version = series.version(id)
+            zones[z].trendCarry = carry
+            let trend = series.fineTrend(id, at: instant, older: carry.older)
+            zoneSamples.append(ZoneSample(zoneIndex: z, instant: EventTime(milliseconds: instant), density: estimate.density, trend: trend))
         }
     }
 
@@ -574,8 +591,9 @@ public struct AggregationCore: Sendable {
 }
 
 /// Live state of one sensor inside the core.
+@usableFromInline
 struct SensorState: Sendable {
-    var address: SensorAddress
+    @usableFromInline var address: SensorAddress
     var definition: SensorDefinition?
     /// Zone index, or −1 (unregistered sensors and sensors of unknown zones are never in a zone).
     var zone: Int32
@@ -589,7 +607,7 @@ struct SensorState: Sendable {
     var pictureChanged = false
     /// The numbers of `definition` the zone estimate reads at every sample instant, unboxed (nil kind:
     /// unregistered).
-    let kind: SensorKind?
+    @usableFromInline let kind: SensorKind?
     let factor: Double
     let coveredM2: Double?
     let staleAfterMilliseconds: Int64
@@ -619,6 +637,9 @@ struct ZoneState: Sendable {
     /// Whether input to one of `sensors` or a new density sample may have changed the zone's snapshot since the
     /// last ``AggregationCore/snapshotChanges()`` rebuilt it.
     var snapshotChanged = true
+    /// The sums of the density series' older fine buckets at the last zone sample (``SeriesTable/fineTrendOlder(_:at:)``),
+    /// the fine bucket it was taken in and the series' version right after it.
+    var trendCarry = TrendCarry()
     /// The event time (ms) from which the zone's snapshot may differ without input or a new sample
     /// (``AggregationCore/zoneSnapshotValidUntil(_:at:)``); `Int64.min` before the first build.
     var snapshotValidUntil: Int64 = .min
@@ -627,6 +648,13 @@ struct ZoneState: Sendable {
         self.definition = definition
         self.densitySeries = densitySeries
     }
+}
+
+/// What a zone's next density sample may reuse of its last one (``ZoneState/trendCarry``).
+struct TrendCarry: Sendable {
+    var epoch = Int32.min
+    var version: UInt32 = 0
+    var older = FineTrendSums()
 }
 
 /// What the zone density estimate needs of one sensor (``AggregationCore/zoneMembers``).
@@ -651,8 +679,14 @@ struct ZoneMember: Sendable {
 /// Appending only writes the slot: zones are sampled at every instant, but their percentiles are read only when a
 /// snapshot rebuilds them, so the sorted order is brought up to date then, for every sample since at once.
 struct ZoneSampleRing: Sendable {
-    private(set) var instants: [Int64]
-    private(set) var values: [Double]
+    /// One sample: its instant (`Int64.min` for a slot never written) and its value.
+    struct Slot: Sendable {
+        var instant: Int64
+        var value: Double
+    }
+
+    /// Instant and value side by side: appending writes one cache line, not one in each of two arrays.
+    private(set) var slots: [Slot]
     private(set) var next = 0
     private(set) var sorted: [Double] = []
     /// Samples appended since the last ``settle()``.
@@ -664,18 +698,16 @@ struct ZoneSampleRing: Sendable {
     static let settleLimit = 16
 
     init(capacity: Int) {
-        instants = Array(repeating: .min, count: capacity)
-        values = Array(repeating: 0, count: capacity)
+        slots = Array(repeating: Slot(instant: .min, value: 0), count: capacity)
         sorted.reserveCapacity(capacity)
         replaced.reserveCapacity(Self.settleLimit)
     }
 
     /// Appends a sample newer than every one held, replacing the oldest when full. O(1), no allocation.
     mutating func append(instant: Int64, value: Double) {
-        if instants[next] != .min, unsettled < Self.settleLimit { replaced.append(values[next]) }
-        instants[next] = instant
-        values[next] = value
-        next = next + 1 == instants.count ? 0 : next + 1
+        if slots[next].instant != .min, unsettled < Self.settleLimit { replaced.append(slots[next].value) }
+        slots[next] = Slot(instant: instant, value: value)
+        next = next + 1 == slots.count ? 0 : next + 1
         unsettled &+= 1
     }
 
@@ -688,9 +720,9 @@ struct ZoneSampleRing: Sendable {
             unsettled = 0
             replaced.removeAll(keepingCapacity: true)
         }
-        if unsettled > Swift.min(Self.settleLimit, instants.count) || !merge() {
+        if unsettled > Swift.min(Self.settleLimit, slots.count) || !merge() {
             sorted.removeAll(keepingCapacity: true)
-            for i in instants.indices where instants[i] != .min { sorted.append(values[i]) }
+            for slot in slots where slot.instant != .min { sorted.append(slot.value) }
             sorted.sort()
         }
     }
@@ -699,7 +731,7 @@ struct ZoneSampleRing: Sendable {
     /// `sorted` to be rebuilt) if a replaced value is not found, which only a value that does not order (NaN) causes.
     private mutating func merge() -> Bool {
         let k = unsettled
-        let n = instants.count
+        let n = slots.count
         replaced.sort()
         var found = 0
         sorted.withUnsafeMutableBufferPointer { sorted in
@@ -721,7 +753,7 @@ struct ZoneSampleRing: Sendable {
         return withUnsafeTemporaryAllocation(of: Double.self, capacity: Self.settleLimit) { added in
             // The newest k values, sorted by insertion (k is small).
             for j in 0..<k {
-                let value = values[(next - 1 - j + n) % n]
+                let value = slots[(next - 1 - j + n) % n].value
                 if value.isNaN { return false }
                 var l = j
                 while l > 0, added[l - 1] > value {
@@ -753,15 +785,15 @@ struct ZoneSampleRing: Sendable {
 
     /// How many slots are written, and the slot of the oldest sample.
     private var written: (count: Int, oldest: Int) {
-        instants[next] == .min ? (next, 0) : (instants.count, next)
+        slots[next].instant == .min ? (next, 0) : (slots.count, next)
     }
 
     /// The instant of the oldest sample newer than `since`, if any.
     func oldestInstant(after since: Int64) -> Int64? {
         let (count, oldest) = written
         for k in 0..<count {
-            let i = (oldest + k) % instants.count
-            if instants[i] > since { return instants[i] }
+            let instant = slots[(oldest + k) % slots.count].instant
+            if instant > since { return instant }
         }
         return nil
     }
@@ -772,14 +804,14 @@ struct ZoneSampleRing: Sendable {
     func percentiles(since: Int64, until: Int64) -> (Double?, Double?) {
         let (count, oldest) = written
         guard count > 0 else { return (nil, nil) }
-        let newest = instants[(oldest + count - 1) % instants.count]
-        if unsettled == 0, instants[oldest] > since, newest <= until {
+        let newest = slots[(oldest + count - 1) % slots.count].instant
+        if unsettled == 0, slots[oldest].instant > since, newest <= until {
             return Self.ranks(of: sorted)
         }
-        return withUnsafeTemporaryAllocation(of: Double.self, capacity: instants.count) { buffer in
+        return withUnsafeTemporaryAllocation(of: Double.self, capacity: slots.count) { buffer in
             var n = 0
-            for i in instants.indices where instants[i] > since && instants[i] <= until {
-                buffer.initializeElement(at: n, to: values[i])
+            for slot in slots where slot.instant > since && slot.instant <= until {
+                buffer.initializeElement(at: n, to: slot.value)
                 n += 1
             }
             guard n > 0 else { return (nil, nil) }

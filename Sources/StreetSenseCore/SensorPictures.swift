@@ -313,7 +313,7 @@ extension AggregationCore {
     /// windows, and with `rings` the coarse rings too: new input or a new minute means they are read) and
     /// `list[i + 2d]` (state, series ids).
     @inline(__always)
-    private func prefetchAhead(of i: Int, in list: [Int32], coarse: borrowing CoarseWindowCache, rings: Bool) {
+    private mutating func prefetchAhead(of i: Int, in list: [Int32], coarse: borrowing CoarseWindowCache, rings: Bool) {
         let d = Self.picturePrefetchDistance
         if i &+ 2 &* d < list.count { prefetchSensor(SensorIndex(list[i &+ 2 &* d])) }
         if i &+ d < list.count {

@@ -234,11 +234,12 @@ public struct SeriesTable: Sendable {
         let s = Int(series.rawValue)
         var fineShort = WindowAccumulator(), fineLong = WindowAccumulator()
         let fineNow = RingGeometry.epoch(of: now, width: RingGeometry.fineWidth)
-        // Every zone at every sample instant comes here: each bucket's x comes from a table and its mean is
-        // worked out once for both windows (the same operations on the same operands as before, so the same
-        // results, with fewer than half the divisions).
+        // Each bucket's x comes from a table and its mean is worked out once for both windows. Buckets are added
+        // oldest first, the one `now` falls in last, as ``fineTrend(_:at:older:)`` adds them.
+        let current = RingGeometry.slot(of: fineNow, slots: RingGeometry.fineSlots)
         Self.fineAgeMinutes.withUnsafeBufferPointer { ageMinutes in
-            for slot in 0..<RingGeometry.fineSlots {
+            for k in 1...RingGeometry.fineSlots {
+                let slot = current + k < RingGeometry.fineSlots ? current + k : current + k - RingGeometry.fineSlots
                 let b = buckets[s * Self.bucketsPerSeries + slot]
                 let age = Int64(fineNow) - Int64(b.epoch)
                 guard b.count > 0, age >= 0, age < Int64(RingGeometry.fineSlots) else { continue }
@@ -249,6 +250,51 @@ public struct SeriesTable: Sendable {
             }
         }
         return (fineShort.summary, fineLong.summary)
+    }
+
+    /// What a zone's crowd rules read of its density series at a sample instant (``fineWindows(_:at:)`` without
+    /// min, max and the 1-minute slope). Every zone comes here at every sample instant, so this adds only the
+    /// sums those fields need, about half the work; each of them takes the same operations on the same operands in
+    /// the same order as in ``fineWindows(_:at:)``, so the fields are equal to its, bit for bit.
+    public func fineTrend(_ series: SeriesID, at now: Int64) -> DensityTrend {
+        fineTrend(series, at: now, older: fineTrendOlder(series, at: now))
+    }
+
+    /// ``fineTrend(_:at:)`` from `older`, the sums ``fineTrendOlder(_:at:)`` gave for the same series in the same
+    /// fine bucket as `now`, if no reading was recorded into an older bucket of the series since: only the bucket
+    /// `now` falls in is read. A zone is sampled twice per fine bucket, so the second sample reads one bucket, not
+    /// thirty.
+    func fineTrend(_ series: SeriesID, at now: Int64, older: FineTrendSums) -> DensityTrend {
+        let fineNow = RingGeometry.epoch(of: now, width: RingGeometry.fineWidth)
+        let b = buckets[Int(series.rawValue) * Self.bucketsPerSeries + RingGeometry.slot(of: fineNow, slots: RingGeometry.fineSlots)]
+        var sums = older
+        if b.count > 0, b.epoch == fineNow {
+            Self.fineAgeMinutes.withUnsafeBufferPointer { sums.add(b, age: 0, x: $0[0]) }
+        }
+        return sums.trend
+    }
+
+    /// The sums ``fineTrend(_:at:)`` adds for every fine bucket of the 5-minute window at `now` but the one `now`
+    /// falls in, oldest first.
+    func fineTrendOlder(_ series: SeriesID, at now: Int64) -> FineTrendSums {
+        let s = Int(series.rawValue)
+        let fineNow = RingGeometry.epoch(of: now, width: RingGeometry.fineWidth)
+        let current = RingGeometry.slot(of: fineNow, slots: RingGeometry.fineSlots)
+        var sums = FineTrendSums()
+        Self.fineAgeMinutes.withUnsafeBufferPointer { ageMinutes in
+            buckets.withUnsafeBufferPointer { all in
+                let start = s * Self.bucketsPerSeries
+                precondition(start >= 0 && start + RingGeometry.fineSlots <= all.count, "unknown series")
+                let ring = all.baseAddress! + start
+                for k in 1..<RingGeometry.fineSlots {
+                    let b = ring[current + k < RingGeometry.fineSlots ? current + k : current + k - RingGeometry.fineSlots]
+                    let age = Int64(fineNow) &- Int64(b.epoch)
+                    guard b.count > 0, age > 0, age < Int64(RingGeometry.fineSlots) else { continue }
+                    sums.add(b, age: Int(age), x: ageMinutes[Int(age)])
+                }
+            }
+        }
+        return sums
     }
 
     /// Minus a fine bucket's age in minutes, by age in buckets: the regression's x.
@@ -500,6 +546,40 @@ extension TimeBucket {
 }
 
 /// Folds buckets into a window summary, including the least-squares slope of bucket means over time.
+/// The sums behind a ``DensityTrend``, fine bucket by fine bucket (``SeriesTable/fineTrend(_:at:older:)``): the
+/// 5-minute window's count and regression sums, the 1-minute window's count and sum. The same operations as
+/// ``WindowAccumulator``'s for those fields.
+struct FineTrendSums: Sendable {
+    var shortCount = 0
+    var shortSum = 0.0
+    var count = 0
+    var buckets = 0
+    var sw = 0.0, swx = 0.0, swy = 0.0, swxx = 0.0, swxy = 0.0
+
+    /// Adds a bucket `age` fine buckets old, at x (minutes, ≤ 0).
+    @inline(__always)
+    mutating func add(_ b: TimeBucket, age: Int, x: Double) {
+        let y = b.sum / Double(b.count)
+        let w = Double(b.count)
+        count &+= Int(b.count)
+        sw += w; swx += w * x; swy += w * y; swxx += w * x * x; swxy += w * x * y
+        buckets &+= 1
+        if age < 6 {
+            shortCount &+= Int(b.count)
+            shortSum += b.sum
+        }
+    }
+
+    var trend: DensityTrend {
+        var rate: Double?
+        if count > 0, buckets >= 2 {
+            let denominator = sw * swxx - swx * swx
+            if denominator > 0 { rate = (sw * swxy - swx * swy) / denominator }
+        }
+        return DensityTrend(oneMinuteCount: shortCount, oneMinuteSum: shortSum, fiveMinuteCount: count, fiveMinuteRatePerMinute: rate)
+    }
+}
+
 struct WindowAccumulator {
     var count = 0
     var sum = 0.0

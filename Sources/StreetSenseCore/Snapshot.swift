@@ -51,6 +51,36 @@ public struct WindowSummary: Sendable, Hashable {
     }
 }
 
+/// The part of a zone density series' 1- and 5-minute windows that the crowd rules read at a sample instant
+/// (``SeriesTable/fineTrend(_:at:)``): the 1-minute window's count and sum, the 5-minute window's count and slope.
+/// Each field equals the same field of ``SeriesTable/fineWindows(_:at:)`` at the same instant.
+public struct DensityTrend: Sendable, Hashable {
+    public var oneMinuteCount: Int
+    public var oneMinuteSum: Double
+    public var fiveMinuteCount: Int
+    /// The 5-minute window's ``WindowSummary/ratePerMinute``: nil with fewer than two non-empty buckets.
+    public var fiveMinuteRatePerMinute: Double?
+
+    /// The 1-minute window's mean (``WindowSummary/mean``); nil when it is empty.
+    public var oneMinuteMean: Double? { oneMinuteCount > 0 ? oneMinuteSum / Double(oneMinuteCount) : nil }
+
+    /// No samples in either window.
+    public static let empty = DensityTrend(oneMinuteCount: 0, oneMinuteSum: 0, fiveMinuteCount: 0, fiveMinuteRatePerMinute: nil)
+
+    public init(oneMinuteCount: Int, oneMinuteSum: Double, fiveMinuteCount: Int, fiveMinuteRatePerMinute: Double?) {
+        self.oneMinuteCount = oneMinuteCount
+        self.oneMinuteSum = oneMinuteSum
+        self.fiveMinuteCount = fiveMinuteCount
+        self.fiveMinuteRatePerMinute = fiveMinuteRatePerMinute
+    }
+
+    /// The trend part of two windows (for callers that computed them in full).
+    public init(oneMinute: WindowSummary, fiveMinutes: WindowSummary) {
+        self.init(oneMinuteCount: oneMinute.count, oneMinuteSum: oneMinute.sum, fiveMinuteCount: fiveMinutes.count,
+                  fiveMinuteRatePerMinute: fiveMinutes.ratePerMinute)
+    }
+}
+
 /// The four windows of one series at one moment (1, 5 and 15 minutes, 1 hour), held inline: a picture
 /// carries them without an allocation of their own (an array here cost every rebuilt picture one `malloc` per
 /// metric on the pipeline thread and one `free` on the snapshot publisher's). Indexed by

@@ -198,9 +198,9 @@ extension AggregationCore {
         #expect(samples.map(\.density) == (0...12).map { $0 < 6 ? 2.5 : 3.0 })
         // At 60 s the 1m window holds the samples of buckets 10–19 … 60–69: 10, 15, 20, 25 (2.5) and 30 … 60 (3.0).
         let last = try #require(samples.last)
-        #expect(last.oneMinute.count == 11)
-        #expect(last.oneMinute.mean == (4 * 2.5 + 7 * 3.0) / 11)
-        #expect(last.fiveMinutes.count == 13)
+        #expect(last.trend.oneMinuteCount == 11)
+        #expect(last.trend.oneMinuteMean == (4 * 2.5 + 7 * 3.0) / 11)
+        #expect(last.trend.fiveMinuteCount == 13)
         // Drained samples are gone; a core that does not record keeps nothing.
         var again = 0
         core.drainZoneSamples { _ in again += 1 }
@@ -210,6 +210,45 @@ extension AggregationCore {
         quiet.advance(to: at(60))
         quiet.drainZoneSamples { _ in again += 1 }
         #expect(again == 0)
+    }
+
+    /// Every sample's trend equals the density series' full fine windows at its instant, although the second
+    /// sample in a fine bucket reuses the first one's sums of the older buckets: cameras and a gate reporting at
+    /// random times (some late, some silent long enough to go stale), one sample instant at a time.
+    @Test(arguments: [1, 2, 3] as [UInt64])
+    func sampleTrendsEqualTheFullFineWindows(seed: UInt64) throws {
+        var rng = SplitMix64(seed: seed)
+        var core = makeCore()
+        core.recordsZoneSamples = true
+        var now = 0.0
+        _ = core.send(camera.address, [(.people, 300)], at: at(now))
+        var compared = 0, sameBucket = 0
+        for step in 0..<500 {
+            now += 5
+            for _ in 0..<Int(rng.next() % 3) {
+                let t = now - Double(rng.next() % 5_000) / 1_000 - (rng.next() % 10 == 0 ? 60 : 0)
+                if rng.next() % 2 == 0 {
+                    _ = core.send(camera.address, [(.people, Double(rng.next() % 900))], at: at(t))
+                } else {
+                    _ = core.send(gate.address, [(.peopleIn, Double(rng.next() % 40)), (.peopleOut, Double(rng.next() % 30))], at: at(t))
+                }
+            }
+            if step % 97 == 0 { now += 400 }
+            core.advance(to: at(now))
+            var last: ZoneSample?
+            core.drainZoneSamples { sample in if sample.zoneIndex == 0 { last = sample } }
+            let sample = try #require(last)
+            #expect(sample.instant == at(now))
+            let id = core.zones[0].densitySeries
+            let (oneMinute, fiveMinutes) = core.series.fineWindows(id, at: sample.instant.milliseconds)
+            #expect(sample.trend == DensityTrend(oneMinute: oneMinute, fiveMinutes: fiveMinutes))
+            compared += 1
+            if core.zones[0].trendCarry.epoch == RingGeometry.epoch(of: sample.instant.milliseconds - 5_000, width: RingGeometry.fineWidth) {
+                sameBucket += 1
+            }
+        }
+        #expect(compared == 500)
+        #expect(sameBucket > 100)
     }
 
     @Test func aZoneWithoutFreshSensorsIsSampledAsUnknown() {

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import StreetSenseCore
 
@@ -43,6 +44,31 @@ private let lateness: Int64 = 120_000
             let rate = try #require(w[window.rawValue].ratePerMinute)
             #expect(abs(rate - 2.0) < 1e-9, "window \(window.label)")
         }
+    }
+
+    /// The zone rules' cut of the fine windows equals the full windows' fields bit for bit: random values (some
+    /// irregular), gaps, late readings into older buckets, and instants that move on past readings.
+    @Test(arguments: [1, 2, 3, 4] as [UInt64])
+    func densityTrendEqualsTheFineWindowsFields(seed: UInt64) {
+        var rng = SplitMix64(seed: seed)
+        var table = SeriesTable()
+        let s = table.addSeries()
+        var t = origin
+        var checked = 0
+        for _ in 0..<600 {
+            t += Int64.random(in: 1...9_000, using: &rng) + (Int64.random(in: 0..<20, using: &rng) == 0 ? 200_000 : 0)
+            let late = Int64.random(in: 0..<8, using: &rng) == 0 ? Int64.random(in: 0..<110_000, using: &rng) : 0
+            let value = Double.random(in: -1...1, using: &rng) * pow(10, Double(Int.random(in: -3...4, using: &rng)))
+            _ = table.record(s, time: t - late, value: value, lateness: lateness)
+            for now in [t, t + Int64.random(in: 0..<400_000, using: &rng)] {
+                let (oneMinute, fiveMinutes) = table.fineWindows(s, at: now)
+                let trend = table.fineTrend(s, at: now)
+                #expect(trend == DensityTrend(oneMinute: oneMinute, fiveMinutes: fiveMinutes))
+                #expect(trend.oneMinuteMean == oneMinute.mean)
+                if fiveMinutes.ratePerMinute != nil { checked += 1 }
+            }
+        }
+        #expect(checked > 500)
     }
 
     @Test func silenceLongerThanTheWindowEmptiesIt() {
