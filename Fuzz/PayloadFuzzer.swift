@@ -46,11 +46,18 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         checkDetail(error, bytes)
     }
 
-    // 2. Topic parsing of the same bytes: accepted levels are valid ids.
-    if let levels = try? topics.parse(bytes.span) {
+    // 2. Topic parsing of the same bytes: accepted levels are valid ids, and the one-pass way agrees with the
+    // level-by-level one (also after the head, as the bytes themselves).
+    let parsed = try? topics.parse(bytes.span)
+    if let levels = parsed {
         if !Identifier.isValid(bytes[levels.pilot]) || !Identifier.isValid(bytes[levels.sensor]) {
             violated("accepted an invalid id", bytes)
         }
+    }
+    if parsed != (try? topics.checkedLevels(bytes.span)) { violated("topic parses disagree", bytes) }
+    let topic = Array("streetsense/v1/readings/".utf8) + bytes.prefix(140)
+    if let onePass = ReadingTopic.wellFormedLevels(topic.span, from: 24), onePass != (try? topics.checkedLevels(topic.span)) {
+        violated("one-pass topic levels differ", bytes)
     }
 
     // 3. The in-place RFC 3339 scanner agrees with the core's parser.

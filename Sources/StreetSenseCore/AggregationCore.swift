@@ -344,15 +344,14 @@ public struct AggregationCore: Sendable {
         if recordsZoneSamples {
             // The older buckets' sums of the last sample still hold if it was taken in this fine bucket and nothing
             // was recorded into the series since (this sample went into the bucket `instant` falls in).
+            // In place: a copy of the carry out and back was a `memcpy` per sample.
             let epoch = RingGeometry.epoch(of: instant, width: RingGeometry.fineWidth)
-            var carry = zones[z].trendCarry
-            if carry.epoch != epoch || carry.version != versionBefore {
-                carry.older = series.fineTrendOlder(id, at: instant)
-                carry.epoch = epoch
+            if zones[z].trendCarry.epoch != epoch || zones[z].trendCarry.version != versionBefore {
+                zones[z].trendCarry.older = series.fineTrendOlder(id, at: instant)
+                zones[z].trendCarry.epoch = epoch
             }
-            carry.version = series.version(id)
-            zones[z].trendCarry = carry
-            let trend = series.fineTrend(id, at: instant, older: carry.older)
+            zones[z].trendCarry.version = series.version(id)
+            let trend = series.fineTrend(id, at: instant, older: zones[z].trendCarry.older)
             zoneSamples.append(ZoneSample(zoneIndex: z, instant: EventTime(milliseconds: instant), density: estimate.density, trend: trend))
         }
     }
@@ -419,7 +418,9 @@ public struct AggregationCore: Sendable {
     }
 
     /// The zone's density at `instant`: Σ people ÷ Σ covered area over its sensors that are fresh at `instant`
-    /// (each sensor's ``peopleEstimate(_:)``, through ``zoneMembers``).
+    /// (each sensor's ``peopleEstimate(_:)``, through ``zoneMembers``). Inlined: called from the mutating
+    /// ``sampleZone(_:at:)`` it was passed a copy of the whole core (a `memcpy` per zone sample).
+    @inline(__always)
     func zoneEstimate(_ z: Int, at instant: Int64) -> ZoneEstimate {
         var estimate = ZoneEstimate()
         var people = 0.0

@@ -1,5 +1,5 @@
-import StreetSenseCore
-import StreetSenseDecoding
+@testable import StreetSenseCore
+@testable import StreetSenseDecoding
 import Testing
 
 @Suite("Reading topics")
@@ -89,5 +89,40 @@ struct ReadingTopicTests {
     @Test("unusable prefixes are refused", arguments: ["", "/a", "a/", "a//b", "a/+/b", "a/#", "a\u{0}b"])
     func badPrefixes(prefix: String) {
         #expect(throws: ReadingTopic.InvalidPrefix.self) { try ReadingTopic(prefix: prefix) }
+    }
+
+    @Test("the one-pass identifier byte test is the identifier rule, for every byte")
+    func identifierByteMasks() {
+        for byte in UInt8.min...UInt8.max {
+            #expect(ReadingTopic.isIdentifierByte(byte) == Identifier.isIDByte(byte), "byte \(byte)")
+        }
+    }
+
+    @Test("where the one-pass parse gives levels, the level-by-level parse gives the same; it gives up on the rest")
+    func onePassAgreesWithTheCheckedParse() {
+        var rng = SystemRandomNumberGenerator()
+        let alphabet = Array("abcXYZ09_.-".utf8) + [ASCII.slash, UInt8(ascii: " "), UInt8(ascii: "+"), 0, 0xC3, 0xA4]
+        let head = Array("streetsense/v1/readings/".utf8)
+        var fast = 0, checked = 0
+        for _ in 0..<20_000 {
+            let length = Int.random(in: 0...140, using: &rng)
+            let slashes = Int.random(in: 0...2, using: &rng)
+            var body = (0..<length).map { _ in
+                Int.random(in: 0..<10, using: &rng) < 9 ? alphabet[Int.random(in: 0..<11, using: &rng)] : alphabet.randomElement(using: &rng)!
+            }
+            for _ in 0..<slashes where !body.isEmpty { body[Int.random(in: 0..<body.count, using: &rng)] = ASCII.slash }
+            let topic = head + body
+            let onePass = ReadingTopic.wellFormedLevels(topic.span, from: head.count)
+            let levelByLevel = try? scheme.checkedLevels(topic.span)
+            if let onePass {
+                fast += 1
+                #expect(onePass == levelByLevel)
+            }
+            if levelByLevel != nil { checked += 1 }
+            #expect((try? scheme.parse(topic.span)) == levelByLevel)
+        }
+        // Every valid topic takes the one-pass way, and the random topics hold both kinds.
+        #expect(fast == checked)
+        #expect(fast > 1_000 && fast < 19_000)
     }
 }
