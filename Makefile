@@ -17,7 +17,7 @@ SWIFT ?= swift
 PORT ?= 8080
 
 .PHONY: help deps test-deps bench-deps build build-debug run test fuzz fuzz-smoke schemathesis-venv bench bench-core bench-smoke \
-	bench-service-smoke bench-baseline bench-baseline-smoke check-config clean
+	bench-service-smoke bench-baseline bench-baseline-smoke bench-instructions instructions-deps check-config clean
 
 help:
 	@echo "make run     install missing packages, build release, run 'streetsense demo' (dashboard URL printed)"
@@ -28,12 +28,14 @@ help:
 	@echo "             then bench-core and bench-baseline)"
 	@echo "make bench-core  in-process benchmarks (core, decode → route → aggregate) next to their references"
 	@echo "make bench-baseline  StreetSense next to a paho-mqtt consumer (live) and pandas rolling windows (offline)"
+	@echo "make bench-instructions  instructions inside the pipeline (row 2), counted by callgrind (INSTRUCTIONS_OUT=file)"
 
 # Installs only what is missing; apt-get update runs only when something must be installed.
 deps: PACKAGES = $(DEBIAN_PACKAGES)
 test-deps: PACKAGES = $(DEBIAN_PACKAGES) $(TEST_PACKAGES) $(BENCH_PACKAGES)
 bench-deps: PACKAGES = $(DEBIAN_PACKAGES) $(BENCH_PACKAGES)
-deps test-deps bench-deps:
+instructions-deps: PACKAGES = $(DEBIAN_PACKAGES) valgrind
+deps test-deps bench-deps instructions-deps:
 	@missing=""; for p in $(PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
@@ -93,6 +95,22 @@ MALLOC_TUNABLES ?= glibc.malloc.hugetlb=1
 bench-core: deps
 	$(SWIFT) build $(BENCH_PACKAGE) -c release --product streetsense-corebench
 	GLIBC_TUNABLES=$(MALLOC_TUNABLES) "$$($(SWIFT) build $(BENCH_PACKAGE) -c release --show-bin-path)/streetsense-corebench"
+
+# Decode → route → aggregate (row 2) counted in instructions: callgrind collects only inside
+# Pipeline.process(MessageBatch) of one `streetsense-corebench --only pipeline --reps 1` run (both formats), then
+# prints the inclusive counts of its parts. On a shared machine its wall time varies by 2× from run to run; these
+# counts do not, so compare two builds with them (BENCHMARKS.md, row 2, "Stop 19"). About 4 minutes.
+INSTRUCTIONS_OUT ?= .build/pipeline.callgrind
+bench-instructions: instructions-deps
+	$(SWIFT) build $(BENCH_PACKAGE) -c release --product streetsense-corebench
+	@mkdir -p .build
+	strip --strip-debug -o .build/streetsense-corebench.stripped \
+	  "$$($(SWIFT) build $(BENCH_PACKAGE) -c release --show-bin-path)/streetsense-corebench"
+	valgrind --tool=callgrind --toggle-collect='$$s19StreetSensePipeline0C0C7processyyAA12MessageBatchVF' \
+	  --callgrind-out-file=$(INSTRUCTIONS_OUT) .build/streetsense-corebench.stripped --only pipeline --reps 1 > /dev/null
+	@callgrind_annotate --inclusive=yes $(INSTRUCTIONS_OUT) 2>/dev/null | $(SWIFT) demangle --simplified | \
+	  grep -E 'PROGRAM TOTALS|[?]:(Pipeline.process\(_:\)|PayloadDecoder.decode\(|AggregationCore.apply\(|AggregationCore.sampleZones\(through|Pipeline.evaluateZoneSamples\(\)|Pipeline.routeKnownSensors|Pipeline.flush\(final)' | \
+	  sed -E 's/ \[[^]]*\]$$//'
 
 # Builds the benchmark package (debug) and runs the table and the ordo-one suite once each with tiny sizes,
 # judging no timing (so neither can rot). Run directly, an ordo-one executable runs each benchmark once.
