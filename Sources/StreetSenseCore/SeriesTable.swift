@@ -239,8 +239,7 @@ public struct SeriesTable: Sendable {
         let current = RingGeometry.slot(of: fineNow, slots: RingGeometry.fineSlots)
         Self.fineAgeMinutes.withUnsafeBufferPointer { ageMinutes in
             for k in 1...RingGeometry.fineSlots {
-                let slot = current + k < RingGeometry.fineSlots ? current + k : current + k - RingGeometry.fineSlots
-                let b = buckets[s * Self.bucketsPerSeries + slot]
+                let b = buckets[s * Self.bucketsPerSeries + Self.fineSlot(oldestFirst: k, current: current)]
                 let age = Int64(fineNow) - Int64(b.epoch)
                 guard b.count > 0, age >= 0, age < Int64(RingGeometry.fineSlots) else { continue }
                 let x = ageMinutes[Int(age)]
@@ -287,7 +286,7 @@ public struct SeriesTable: Sendable {
                 precondition(start >= 0 && start + RingGeometry.fineSlots <= all.count, "unknown series")
                 let ring = all.baseAddress! + start
                 for k in 1..<RingGeometry.fineSlots {
-                    let b = ring[current + k < RingGeometry.fineSlots ? current + k : current + k - RingGeometry.fineSlots]
+                    let b = ring[Self.fineSlot(oldestFirst: k, current: current)]
                     let age = Int64(fineNow) &- Int64(b.epoch)
                     guard b.count > 0, age > 0, age < Int64(RingGeometry.fineSlots) else { continue }
                     sums.add(b, age: Int(age), x: ageMinutes[Int(age)])
@@ -295,6 +294,13 @@ public struct SeriesTable: Sendable {
             }
         }
         return sums
+    }
+
+    /// The fine slot `k` places after `current` (the slot of the bucket "now" falls in), k in 1…30: with k
+    /// counting up, the ring oldest first, `current` itself last.
+    @inline(__always)
+    static func fineSlot(oldestFirst k: Int, current: Int) -> Int {
+        current &+ k < RingGeometry.fineSlots ? current &+ k : current &+ k &- RingGeometry.fineSlots
     }
 
     /// Minus a fine bucket's age in minutes, by age in buckets: the regression's x.
@@ -545,7 +551,25 @@ extension TimeBucket {
     }
 }
 
-/// Folds buckets into a window summary, including the least-squares slope of bucket means over time.
+/// The count-weighted least-squares sums of bucket mean (y) on bucket age in minutes (x, ≤ 0), and the slope
+/// they give: one piece of code for ``WindowAccumulator`` and ``FineTrendSums``, so that their slopes are the
+/// same operations on the same operands (and so equal, bit for bit, given the same buckets in the same order).
+struct RegressionSums: Sendable {
+    var sw = 0.0, swx = 0.0, swy = 0.0, swxx = 0.0, swxy = 0.0
+
+    /// Adds a bucket of `w` readings at x whose mean is y.
+    @inline(__always)
+    mutating func add(weight w: Double, x: Double, y: Double) {
+        sw += w; swx += w * x; swy += w * y; swxx += w * x * x; swxy += w * x * y
+    }
+
+    /// Change of y per minute; nil when the buckets' x do not vary.
+    var slope: Double? {
+        let denominator = sw * swxx - swx * swx
+        return denominator > 0 ? (sw * swxy - swx * swy) / denominator : nil
+    }
+}
+
 /// The sums behind a ``DensityTrend``, fine bucket by fine bucket (``SeriesTable/fineTrend(_:at:older:)``): the
 /// 5-minute window's count and regression sums, the 1-minute window's count and sum. The same operations as
 /// ``WindowAccumulator``'s for those fields.
@@ -554,15 +578,14 @@ struct FineTrendSums: Sendable {
     var shortSum = 0.0
     var count = 0
     var buckets = 0
-    var sw = 0.0, swx = 0.0, swy = 0.0, swxx = 0.0, swxy = 0.0
+    var regression = RegressionSums()
 
     /// Adds a bucket `age` fine buckets old, at x (minutes, ≤ 0).
     @inline(__always)
     mutating func add(_ b: TimeBucket, age: Int, x: Double) {
         let y = b.sum / Double(b.count)
-        let w = Double(b.count)
         count &+= Int(b.count)
-        sw += w; swx += w * x; swy += w * y; swxx += w * x * x; swxy += w * x * y
+        regression.add(weight: Double(b.count), x: x, y: y)
         buckets &+= 1
         if age < 6 {
             shortCount &+= Int(b.count)
@@ -571,22 +594,18 @@ struct FineTrendSums: Sendable {
     }
 
     var trend: DensityTrend {
-        var rate: Double?
-        if count > 0, buckets >= 2 {
-            let denominator = sw * swxx - swx * swx
-            if denominator > 0 { rate = (sw * swxy - swx * swy) / denominator }
-        }
+        let rate = count > 0 && buckets >= 2 ? regression.slope : nil
         return DensityTrend(oneMinuteCount: shortCount, oneMinuteSum: shortSum, fiveMinuteCount: count, fiveMinuteRatePerMinute: rate)
     }
 }
 
+/// Folds buckets into a window summary, including the least-squares slope of bucket means over time.
 struct WindowAccumulator {
     var count = 0
     var sum = 0.0
     var min = Double.infinity
     var max = -Double.infinity
-    // Count-weighted regression of bucket mean (y) on bucket age in minutes (x, ≤ 0).
-    var sw = 0.0, swx = 0.0, swy = 0.0, swxx = 0.0, swxy = 0.0
+    var regression = RegressionSums()
     var buckets = 0
 
     /// Adds a bucket at x (minutes, ≤ 0) whose mean is `y` (`b.sum / Double(b.count)`).
@@ -596,18 +615,12 @@ struct WindowAccumulator {
         sum += b.sum
         if b.min < min { min = b.min }
         if b.max > max { max = b.max }
-        let w = Double(b.count)
-        sw += w; swx += w * x; swy += w * y; swxx += w * x * x; swxy += w * x * y
+        regression.add(weight: Double(b.count), x: x, y: y)
         buckets += 1
     }
 
     var summary: WindowSummary {
         guard count > 0 else { return .empty }
-        var rate: Double?
-        if buckets >= 2 {
-            let denominator = sw * swxx - swx * swx
-            if denominator > 0 { rate = (sw * swxy - swx * swy) / denominator }
-        }
-        return WindowSummary(count: count, sum: sum, min: min, max: max, ratePerMinute: rate)
+        return WindowSummary(count: count, sum: sum, min: min, max: max, ratePerMinute: buckets >= 2 ? regression.slope : nil)
     }
 }
