@@ -72,7 +72,7 @@ public struct ReadingTopic: Sendable, Hashable {
             var i = pilotStart
             while i < bytes.count {
                 let byte = bytes[i]
-                if !isIdentifierByte(byte) {
+                if !Identifier.isIDByte(byte) {
                     guard byte == ASCII.slash, slash < 0 else { return nil }
                     slash = i
                 }
@@ -83,17 +83,6 @@ public struct ReadingTopic: Sendable, Hashable {
             else { return nil }
             return Levels(pilot: pilotStart..<slash, sensor: (slash &+ 1)..<bytes.count)
         }
-    }
-
-    /// `[A-Za-z0-9_.-]` (``Identifier``), from two 64-bit masks instead of a chain of range compares.
-    @inline(__always)
-    static func isIdentifierByte(_ byte: UInt8) -> Bool {
-        // Bytes 0x00–0x3F: '-' (0x2D), '.' (0x2E), '0'–'9' (0x30–0x39).
-        let low: UInt64 = (1 << 0x2D) | (1 << 0x2E) | (((1 << 10) - 1) << 0x30)
-        // Bytes 0x40–0x7F: 'A'–'Z' (0x41–0x5A), '_' (0x5F), 'a'–'z' (0x61–0x7A).
-        let high: UInt64 = (((1 << 26) - 1) << 0x01) | (1 << 0x1F) | (((1 << 26) - 1) << 0x21)
-        let mask = byte < 0x40 ? low : (byte < 0x80 ? high : 0)
-        return (mask >> UInt64(byte & 0x3F)) & 1 != 0
     }
 
     /// ``parse(_:)`` level by level, each problem named: every topic that is not well formed comes here.
@@ -136,14 +125,7 @@ public struct ReadingTopic: Sendable, Hashable {
         }
         for i in range {
             let byte = topic[i]
-            let valid =
-                switch byte {
-                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                    UInt8(ascii: "0")...UInt8(ascii: "9"), ASCII.underscore, ASCII.dot, ASCII.minus:
-                    true
-                default: false
-                }
-            guard valid else { throw badTopic(topic, "has \(RejectText.describe(byte: byte)) in the \(level) id") }
+            guard Identifier.isIDByte(byte) else { throw badTopic(topic, "has \(RejectText.describe(byte: byte)) in the \(level) id") }
         }
     }
 
